@@ -1,0 +1,84 @@
+/**
+ * The broker's configuration schema (DESIGN.md "Config"). Every object is strict: an unknown key
+ * is an error that names the field, because a silently ignored typo in a security config is a hole.
+ * Cross-field rules that zod cannot express per field live in ./crossChecks.ts.
+ */
+import { z } from 'zod';
+import { ACTIONS } from '../grants/actions.js';
+import { MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS } from '../aws/limits.js';
+
+/** IAM role ARN; the account may be empty for the local gateway (`arn:aws:iam:::role/x`). */
+export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12})?:role\/[\w+=,.@/-]{1,512}$/;
+/** S3 bucket names (the general-purpose rules, without dots-in-a-row). */
+const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** ExternalId: 2–1224 of `[\w+=,.@:/-]` (STS). */
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const IDENT = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+const endpointUrl = z.url({ protocol: /^https?$/ }).describe('absolute http(s) URL');
+
+const apiKeyEntry = z.strictObject({
+  /** Lookup id: the `<id>` in `sbk_<id>_<secret>`. */
+  id: z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1–32 letters or digits'),
+  /** SHA-256 (hex) of the whole key string. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
+  expires: z.coerce.date().optional(),
+  disabled: z.boolean().optional(),
+});
+
+const jwtClient = z.strictObject({
+  issuer: z.string().min(1),
+  /** Explicit `null` opts out of the audience check (secure by default: omitted is an error). */
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1), z.null()]),
+  jwksUri: z.string().optional(),
+  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1),
+  /** Which claim names the subject; `sub` unless the issuer says otherwise. */
+  subjectClaim: z.string().min(1).default('sub'),
+});
+
+const prefix = z.string()
+  .min(1)
+  .refine((p) => p.endsWith('/'), 'must end with "/"')
+  .refine((p) => !p.startsWith('/'), 'must not start with "/"')
+  .refine((p) => !/[*?]/.test(p.replaceAll('${sub}', '')) && !p.replaceAll('${sub}', '').includes('$'),
+    'must not contain "*", "?" or "$" (IAM wildcards and variables); only the ${sub} template is allowed');
+
+const client = z.strictObject({
+  apiKeys: z.array(apiKeyEntry).min(1).optional(),
+  jwt: jwtClient.optional(),
+  prefix,
+  actions: z.array(z.enum(ACTIONS)).min(1),
+  maxUploadBytes: z.number().int().positive().max(5 * 1024 ** 4),
+  contentTypes: z.array(z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type like image/png')).min(1),
+  cors: z.strictObject({ origins: z.array(z.string()).default([]) }).default({ origins: [] }),
+  /** Per-client cap on credential lifetime; defaults to the partner's. */
+  maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).optional(),
+}).refine((c) => (c.apiKeys === undefined) !== (c.jwt === undefined), {
+  message: 'a client has exactly one way in: either apiKeys or jwt',
+});
+
+const partner = z.strictObject({
+  roleArn: z.string().regex(ROLE_ARN, 'must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)'),
+  externalId: z.string().regex(EXTERNAL_ID, 'must be 2–1224 of [A-Za-z0-9_+=,.@:/-]').optional(),
+  bucket: z.string().regex(BUCKET, 'must be a valid S3 bucket name'),
+  region: z.string().regex(REGION, 'must be an AWS region like eu-west-1'),
+  stsEndpoint: endpointUrl.optional(),
+  s3Endpoint: endpointUrl.optional(),
+  maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).default(900),
+  clients: z.record(z.string().regex(IDENT, 'client names are 1–32 of [a-z0-9-]'), client)
+    .refine((r) => Object.keys(r).length > 0, 'a partner needs at least one client'),
+});
+
+export const configSchema = z.strictObject({
+  /** Allow `http://127.0.0.1` / `localhost` issuers and JWKS URIs: local development only. */
+  allowInsecureLoopbackHttp: z.boolean().default(false),
+  partners: z.record(z.string().regex(IDENT, 'partner names are 1–32 of [a-z0-9-]'), partner)
+    .refine((r) => Object.keys(r).length > 0, 'at least one partner is required'),
+});
+
+export type BrokerConfig = z.infer<typeof configSchema>;
+export type PartnerConfig = BrokerConfig['partners'][string];
+export type ClientConfig = PartnerConfig['clients'][string];
+export type JwtClientConfig = NonNullable<ClientConfig['jwt']>;
+export type ApiKeyEntry = NonNullable<ClientConfig['apiKeys']>[number];
