@@ -89,6 +89,8 @@ export interface PresignBase {
   /** Full object key (prefix + key), already validated. */
   key: string;
   expiresInSeconds: number;
+  /** The signing instant (X-Amz-Date); `expiresAt` is computed from the same instant. */
+  signingDate: Date;
 }
 
 export interface Presigner {

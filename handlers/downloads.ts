@@ -1,0 +1,7 @@
+import { S3Presigner } from '../src/aws/s3.js';
+import { lambdaHandler } from '../src/http/lambdaHandler.js';
+import { downloadsRoute } from '../src/routes/downloads.js';
+import { coldStart } from '../src/wiring.js';
+
+const deps = coldStart({ presigner: new S3Presigner() });
+export const handler = lambdaHandler(downloadsRoute, () => deps);

@@ -1,0 +1,125 @@
+/**
+ * Runs the real API locally: serverless-offline serving the same handlers and serverless.yml as
+ * production, with a broker config that points at the local S3 + STS. Used by `npm start` and by
+ * the end-to-end suite.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface OfflineOptions {
+  /** Path of the broker YAML config to serve. */
+  configFile: string;
+  /** Local AWS env (from scripts/local-aws env). */
+  localAws: Record<string, string>;
+  httpPort: number;
+  lambdaPort: number;
+  /** Where serverless-offline's output goes (a file path), so failures can be shown. */
+  onOutput?: (chunk: string) => void;
+  extraEnv?: Record<string, string>;
+}
+
+export interface RunningOffline {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `osls offline` and resolves once GET /health answers 200 (or rejects with its output). */
+export async function startOffline(options: OfflineOptions): Promise<RunningOffline> {
+  const { localAws } = options;
+  const env: Record<string, string> = {
+    ...filteredEnv(),
+    BROKER_CONFIG_FILE: options.configFile,
+    BROKER_LOCAL_AWS: '1',
+    BROKER_HTTP_PORT: String(options.httpPort),
+    BROKER_LAMBDA_PORT: String(options.lambdaPort),
+    BROKER_STS_ENDPOINT: required(localAws, 'LOCAL_AWS_ENDPOINT'),
+    BROKER_S3_ENDPOINT: required(localAws, 'LOCAL_AWS_ENDPOINT'),
+    // the broker's own identity at the local gateway (in AWS: the Lambda execution role)
+    AWS_ACCESS_KEY_ID: required(localAws, 'BROKER_ACCESS_KEY_ID'),
+    AWS_SECRET_ACCESS_KEY: required(localAws, 'BROKER_SECRET_ACCESS_KEY'),
+    AWS_REGION: required(localAws, 'LOCAL_AWS_REGION'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...options.extraEnv,
+  };
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  const bin = `${repoRoot}node_modules/.bin/osls`;
+  const child = spawn(bin, ['offline', 'start', '--stage', 'local'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const collect = (b: Buffer) => { const s = b.toString(); output = (output + s).slice(-20000); options.onOutput?.(s); };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const url = `http://127.0.0.1:${options.httpPort}`;
+  const stop = () => stopProcessGroup(child);
+  try {
+    await waitForHealth(url, child, 90_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`serverless-offline did not come up: ${(err as Error).message}\n--- its output ---\n${output.slice(-4000)}`);
+  }
+  return { url, process: child, stop };
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`it exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+    } catch { /* not yet listening */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`GET ${url}/health did not answer 200 within ${timeoutMs} ms`);
+}
+
+/** Stops serverless-offline and its worker processes (it was started as a process group leader). */
+export async function stopProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
+  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function required(env: Record<string, string>, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`local AWS env lacks ${name}`);
+  return value;
+}
+
+/** The parent's environment without variables that would confuse the child's AWS SDK. */
+function filteredEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('AWS_')));
+}
+
+export interface LocalPartner { name: string; roleArn: string; bucket: string; prefix: string }
+
+/** A broker config for local AWS: one API-key client per partner, plus extra YAML per client. */
+export function writeLocalConfig(path: string, options: {
+  region: string;
+  partners: Array<LocalPartner & { clients: Record<string, { sha256: string; keyId: string; actions?: string[]; prefix?: string; maxUploadBytes?: number; contentTypes?: string[] }> }>;
+  extraClientsYaml?: Record<string, string>;
+}): void {
+  const lines = ['# generated for local AWS: do not deploy', 'allowInsecureLoopbackHttp: true', 'partners:'];
+  for (const p of options.partners) {
+    lines.push(`  ${p.name}:`, `    roleArn: ${JSON.stringify(p.roleArn)}`, `    bucket: ${p.bucket}`, `    region: ${options.region}`, '    maxDurationSeconds: 3600', '    clients:');
+    for (const [name, c] of Object.entries(p.clients)) {
+      lines.push(
+        `      ${name}:`,
+        `        apiKeys: [{ id: ${c.keyId}, sha256: "${c.sha256}" }]`,
+        `        prefix: ${JSON.stringify(c.prefix ?? p.prefix)}`,
+        `        actions: ${JSON.stringify(c.actions ?? ['read', 'write', 'list', 'delete'])}`,
+        `        maxUploadBytes: ${c.maxUploadBytes ?? 10 * 1024 * 1024}`,
+        `        contentTypes: ${JSON.stringify(c.contentTypes ?? ['text/plain', 'application/octet-stream', 'image/png', 'application/pdf'])}`,
+      );
+    }
+    if (options.extraClientsYaml?.[p.name]) lines.push(options.extraClientsYaml[p.name]!);
+  }
+  writeFileSync(path, lines.join('\n') + '\n');
+}

@@ -1,0 +1,85 @@
+/**
+ * API keys: `sbk_<id>_<secret>`. The id is for lookup, audit and revocation; the secret is at least
+ * 32 random bytes in base64url. The config stores only the SHA-256 of the whole key, so a leaked
+ * config grants nothing (DESIGN.md security invariant 3).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { UnauthenticatedError } from '../errors.js';
+import type { GrantStore } from '../ports.js';
+
+export const API_KEY_PREFIX = 'sbk_';
+/** Lookup ids: the same rule as the config schema's `apiKeys[].id`. */
+export const API_KEY_ID = /^[A-Za-z0-9]{1,32}$/;
+/** 43 base64url chars carry 32 bytes; the upper bound only stops absurd inputs before hashing. */
+const API_KEY = /^sbk_([A-Za-z0-9]{1,32})_([A-Za-z0-9_-]{43,256})$/;
+const SECRET_BYTES = 32;
+const GENERATED_ID_LENGTH = 12;
+/** 32 symbols, so `byte & 31` picks one without modulo bias. */
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+/** Hashed when the id is unknown, so both failure paths do the same work. */
+const DUMMY_HASH = Buffer.alloc(32);
+
+/** The one message for "no such id" and "wrong secret": a caller cannot probe which ids exist. */
+const UNKNOWN_OR_INVALID = 'unknown or invalid API key';
+
+export interface GeneratedApiKey {
+  /** The full key: shown once to its owner, never stored. */
+  key: string;
+  id: string;
+  /** SHA-256 (hex) of `key`: what the config stores. */
+  sha256: string;
+}
+
+export interface VerifiedApiKey {
+  partnerId: string;
+  clientId: string;
+  keyId: string;
+}
+
+/** Makes a new API key with 32 random bytes of secret; `id` defaults to 12 random base32 chars. */
+export function generateApiKey(id: string = randomId()): GeneratedApiKey {
+  if (!API_KEY_ID.test(id)) throw new RangeError('API key id must be 1–32 letters or digits');
+  const key = `${API_KEY_PREFIX}${id}_${randomBytes(SECRET_BYTES).toString('base64url')}`;
+  return { key, id, sha256: hashApiKey(key) };
+}
+
+/** SHA-256 (hex) of the whole key string, as stored in the config. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Whether `value` has the shape of an API key (used to route `Authorization: Bearer sbk_…`). */
+export function looksLikeApiKey(value: string): boolean {
+  return value.startsWith(API_KEY_PREFIX);
+}
+
+/**
+ * Authenticates a presented API key against the store. Throws UnauthenticatedError; no message
+ * ever contains the key or any part of its secret.
+ */
+export function verifyApiKey(store: GrantStore, presented: string, now: Date): VerifiedApiKey {
+  const id = parseKeyId(presented);
+  const found = store.findApiKey(id);
+  const expected = found ? Buffer.from(found.entry.sha256, 'hex') : DUMMY_HASH;
+  const actual = createHash('sha256').update(presented, 'utf8').digest();
+  // timingSafeEqual throws on unequal lengths; a malformed stored hash is simply a mismatch.
+  const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
+  if (!found || !matches) throw new UnauthenticatedError(UNKNOWN_OR_INVALID);
+  // Status is checked only after the secret matched, so only the key's owner learns it.
+  if (found.entry.disabled === true) throw new UnauthenticatedError('API key is disabled');
+  if (found.entry.expires !== undefined && found.entry.expires.getTime() <= now.getTime()) {
+    throw new UnauthenticatedError('API key expired');
+  }
+  return { partnerId: found.partnerId, clientId: found.clientId, keyId: id };
+}
+
+/** The `<id>` of a well-formed key; anything else is refused before any lookup. */
+function parseKeyId(presented: string): string {
+  const match = API_KEY.exec(presented);
+  if (!match?.[1]) throw new UnauthenticatedError('malformed API key');
+  return match[1];
+}
+
+function randomId(): string {
+  return Array.from(randomBytes(GENERATED_ID_LENGTH), (b) => BASE32[b & 31]).join('');
+}

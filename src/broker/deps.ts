@@ -1,0 +1,18 @@
+import type { Logger } from '../http/logger.js';
+import type { JwtVerifier } from '../auth/jwt.js';
+import type { Clock, CredentialIssuer, GrantStore, Presigner, SessionProvider } from '../ports.js';
+import type { Settings } from '../config/settings.js';
+
+/** Everything a route needs, wired once per container (see ../wiring.ts) or by a test. */
+export interface BrokerDeps {
+  store: GrantStore;
+  jwt: JwtVerifier;
+  issuer: CredentialIssuer;
+  sessions: SessionProvider;
+  presigner: Presigner;
+  /** Union of every client's CORS origins: used before the caller is known (preflight, 401). */
+  corsOrigins: ReadonlySet<string>;
+  clock: Clock;
+  logger: Logger;
+  settings: Pick<Settings, 'BROKER_STS_ENDPOINT' | 'BROKER_S3_ENDPOINT' | 'BROKER_VERSION'>;
+}

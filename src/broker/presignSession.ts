@@ -1,0 +1,28 @@
+import type { Action } from '../grants/actions.js';
+import type { Caller, Grant, Scope, TemporaryCredentials } from '../ports.js';
+import { assumeRoleRequest } from './assumeRoleRequest.js';
+import type { BrokerDeps } from './deps.js';
+
+/** Seconds of headroom a cached session must keep beyond the URL it signs. */
+const SESSION_HEADROOM_SECONDS = 60;
+
+/**
+ * The session that signs presigned URLs for one caller and one action. Its policy is the grant's
+ * prefix for that single action (so it can be cached and shared by that caller's requests); the
+ * URL's signature still binds one key and one method, and the caller never sees the secret key.
+ * Cache keys include the subject, so CloudTrail's SourceIdentity always names the real caller.
+ */
+export async function presignSession(
+  deps: BrokerDeps,
+  caller: Caller,
+  grant: Grant,
+  action: Action,
+  minRemainingSeconds: number,
+): Promise<{ credentials: TemporaryCredentials; scope: Scope; sessionName: string }> {
+  const scope: Scope = { partition: grant.partition, bucket: grant.partner.bucket, prefix: grant.prefix, actions: [action] };
+  const request = assumeRoleRequest(deps, caller, grant, scope, grant.maxDurationSeconds);
+  const cacheKey = [caller.partnerId, caller.clientId, caller.subjectSegment, action, request.policy].join('\u0000');
+  const need = Math.min(minRemainingSeconds, grant.maxDurationSeconds - SESSION_HEADROOM_SECONDS);
+  const credentials = await deps.sessions.getSession(cacheKey, request, need);
+  return { credentials, scope, sessionName: request.roleSessionName };
+}

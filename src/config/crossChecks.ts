@@ -1,0 +1,137 @@
+/**
+ * Config rules that span fields or need more than one value's worth of context, run after the
+ * zod schema has accepted the shape. Each finding names a dotted path so the broker can refuse
+ * to start with the bad field named (STYLE.md 6).
+ */
+import { MAX_OBJECT_KEY_BYTES } from '../aws/limits.js';
+import { pathRuleViolation, utf8Bytes } from '../keys/objectKey.js';
+import type { BrokerConfig, ClientConfig, JwtClientConfig, PartnerConfig } from './schema.js';
+
+/** One refused field: `path` is dotted (`partners.acme.clients.app.prefix`). */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+const SUB = '${sub}';
+/** The longest segment `${sub}` can become (see grants/subject.ts). */
+const MAX_SUBJECT_SEGMENT = 64;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+interface ClientAt {
+  path: string;
+  partner: PartnerConfig;
+  client: ClientConfig;
+}
+
+/** Every client with its dotted path, in config order. */
+function clientsOf(config: BrokerConfig): ClientAt[] {
+  return Object.entries(config.partners).flatMap(([partnerId, partner]) =>
+    Object.entries(partner.clients).map(([clientId, client]) => ({
+      path: `partners.${partnerId}.clients.${clientId}`, partner, client,
+    })));
+}
+
+/** All findings for `config`; empty when it is acceptable. */
+export function crossChecks(config: BrokerConfig): ConfigIssue[] {
+  const clients = clientsOf(config);
+  return [
+    ...duplicateApiKeys(clients),
+    ...overlappingJwtClients(clients),
+    ...clients.flatMap((c) => prefixIssues(c)),
+    ...clients.flatMap((c) => (c.client.jwt ? jwtUrlIssues(c, c.client.jwt, config.allowInsecureLoopbackHttp) : [])),
+    ...clients.flatMap((c) => clientDurationIssues(c)),
+  ];
+}
+
+/** Key ids and hashes are global: a key must identify exactly one client. */
+function duplicateApiKeys(clients: ClientAt[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seenIds = new Map<string, string>();
+  const seenHashes = new Map<string, string>();
+  for (const { path, client } of clients) {
+    (client.apiKeys ?? []).forEach((key, i) => {
+      const at = `${path}.apiKeys.${i}`;
+      const idOwner = seenIds.get(key.id);
+      if (idOwner) issues.push({ path: `${at}.id`, message: `duplicate API key id "${key.id}" (also ${idOwner})` });
+      else seenIds.set(key.id, at);
+      const hashOwner = seenHashes.get(key.sha256);
+      if (hashOwner) issues.push({ path: `${at}.sha256`, message: `duplicate API key hash (also ${hashOwner})` });
+      else seenHashes.set(key.sha256, at);
+    });
+  }
+  return issues;
+}
+
+/** `null` means "any audience", so it overlaps every other audience of the same issuer. */
+function audiencesOverlap(a: JwtClientConfig['audience'], b: JwtClientConfig['audience']): boolean {
+  if (a === null || b === null) return true;
+  const left = new Set(typeof a === 'string' ? [a] : a);
+  return (typeof b === 'string' ? [b] : b).some((aud) => left.has(aud));
+}
+
+/** A token must select one client before any JWKS fetch: (issuer, audience) pairs may not overlap. */
+function overlappingJwtClients(clients: ClientAt[]): ConfigIssue[] {
+  const jwtClients = clients.flatMap((c) => (c.client.jwt ? [{ ...c, jwt: c.client.jwt }] : []));
+  const issues: ConfigIssue[] = [];
+  jwtClients.forEach((later, i) => {
+    const earlier = jwtClients.slice(0, i).find((e) => e.jwt.issuer === later.jwt.issuer && audiencesOverlap(e.jwt.audience, later.jwt.audience));
+    if (earlier) {
+      issues.push({
+        path: `${later.path}.jwt.audience`,
+        message: `issuer "${later.jwt.issuer}" with an overlapping audience is also configured for ${earlier.path}: a token would match both clients`,
+      });
+    }
+  });
+  return issues;
+}
+
+/** `${sub}` placement, then the same character rules as object keys, then room left for keys. */
+function prefixIssues({ path, client }: ClientAt): ConfigIssue[] {
+  const at = `${path}.prefix`;
+  const { prefix } = client;
+  const subCount = prefix.split(SUB).length - 1;
+  if (subCount > 0 && client.apiKeys) {
+    return [{ path: at, message: '${sub} is only for JWT clients: an API-key client has no per-user subject' }];
+  }
+  if (subCount > 1) return [{ path: at, message: '${sub} may appear at most once' }];
+  const segments = prefix.slice(0, -1).split('/');
+  if (subCount === 1 && !segments.includes(SUB)) {
+    return [{ path: at, message: '${sub} must be a whole path segment (…/${sub}/)' }];
+  }
+  if (/\p{Cs}/u.test(prefix)) return [{ path: at, message: 'must be well-formed Unicode (no lone surrogates)' }];
+  // Prefixes are matched byte for byte by S3 and IAM, while keys are NFC-normalised: a non-NFC
+  // prefix could never contain a key, so refuse it rather than normalise behind the author's back.
+  if (prefix.normalize('NFC') !== prefix) return [{ path: at, message: 'must be NFC-normalised Unicode' }];
+  // `${sub}` is checked above; stand a safe segment in for it so the key rules see a real path.
+  const problem = pathRuleViolation(prefix.slice(0, -1).replace(SUB, 'x'));
+  if (problem !== undefined) return [{ path: at, message: problem }];
+  const worstCase = utf8Bytes(prefix.replace(SUB, 'x'.repeat(MAX_SUBJECT_SEGMENT)));
+  if (worstCase >= MAX_OBJECT_KEY_BYTES) {
+    return [{ path: at, message: `is ${worstCase} bytes of UTF-8 (with \${sub} at its longest); it must leave room under the ${MAX_OBJECT_KEY_BYTES}-byte key limit` }];
+  }
+  return [];
+}
+
+/** https only; plain http solely for loopback hosts, and only when local development says so. */
+function urlIssue(value: string, allowInsecureLoopbackHttp: boolean): string | undefined {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol === 'https:') return undefined;
+  if (url?.protocol === 'http:' && allowInsecureLoopbackHttp && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  return 'must be an https URL (http only for 127.0.0.1, localhost or [::1] with allowInsecureLoopbackHttp: true)';
+}
+
+function jwtUrlIssues({ path }: ClientAt, jwt: JwtClientConfig, allowInsecureLoopbackHttp: boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const issuerProblem = urlIssue(jwt.issuer, allowInsecureLoopbackHttp);
+  if (issuerProblem) issues.push({ path: `${path}.jwt.issuer`, message: issuerProblem });
+  const jwksProblem = jwt.jwksUri === undefined ? undefined : urlIssue(jwt.jwksUri, allowInsecureLoopbackHttp);
+  if (jwksProblem) issues.push({ path: `${path}.jwt.jwksUri`, message: jwksProblem });
+  return issues;
+}
+
+/** A client may narrow its partner's session cap, never widen it. */
+function clientDurationIssues({ path, partner, client }: ClientAt): ConfigIssue[] {
+  if (client.maxDurationSeconds === undefined || client.maxDurationSeconds <= partner.maxDurationSeconds) return [];
+  return [{ path: `${path}.maxDurationSeconds`, message: `must not exceed the partner's maxDurationSeconds (${partner.maxDurationSeconds})` }];
+}

@@ -1,0 +1,29 @@
+import { ZodError } from 'zod';
+import {
+  BrokerError, InternalError, InvalidRequestError, TooLargeError, UnsupportedMediaTypeError,
+} from '../errors.js';
+
+/** Turns anything thrown during a request into a BrokerError; unknown errors become a generic 500. */
+export function toBrokerError(err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  if (err instanceof ZodError) return new InvalidRequestError(describeZodError(err));
+  // middy's http-json-body-parser throws http-errors: 415 (not JSON), 422 (malformed), 400 (forbidden key).
+  const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined;
+  if (status === 415) return new UnsupportedMediaTypeError('send the body as Content-Type: application/json');
+  if (status === 422) return new InvalidRequestError('the body is not valid JSON');
+  if (status === 413) return new TooLargeError('request body too large');
+  if (status === 400) return new InvalidRequestError('the body contains a forbidden key (__proto__, constructor or prototype)');
+  return new InternalError('internal error', { cause: err });
+}
+
+/** "body.contentLength: Invalid input: expected number, received string; body.foo: unrecognized key" */
+export function describeZodError(err: ZodError, root = 'body'): string {
+  return err.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? `: ${issue.keys.join(', ')}` : '';
+      const path = [root, ...issue.path.map(String)].join('.');
+      return `${path}: ${issue.message}${keys}`;
+    })
+    .join('; ');
+}

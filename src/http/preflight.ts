@@ -1,0 +1,14 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { BrokerDeps } from '../broker/deps.js';
+import { corsHeaders, PREFLIGHT_HEADERS } from './cors.js';
+import type { HttpResponse } from './responses.js';
+
+/** Answers CORS preflight requests: allowed origins (any client's) get the methods and headers. */
+export function preflightHandler(getDeps: () => Pick<BrokerDeps, 'store' | 'corsOrigins'>) {
+  return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
+    const origin = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'origin')?.[1];
+    const cors = corsHeaders(origin, getDeps());
+    const allowed = 'access-control-allow-origin' in cors;
+    return { statusCode: 204, headers: { ...cors, ...(allowed ? PREFLIGHT_HEADERS : {}) }, body: '' };
+  };
+}

@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+import type { BrokerDeps } from '../broker/deps.js';
+import type { Caller } from '../ports.js';
+
+interface RouteBase<Input> {
+  /** OpenAPI operationId. */
+  id: string;
+  method: 'GET' | 'POST';
+  path: string;
+  summary: string;
+  /** One paragraph; also the OpenAPI description. */
+  description: string;
+  /** Request schema: the JSON body for POST, the query string for GET. */
+  input: z.ZodType<Input>;
+  /** Response schema, for the OpenAPI document and contract tests. */
+  output: z.ZodType;
+  /** Credentials and signed URLs must never be cached by a browser or proxy. */
+  noStore: boolean;
+}
+
+export interface RouteContext {
+  deps: BrokerDeps;
+  requestId: string;
+}
+
+/** A route behind authentication. `container` also accepts the bare API key the AWS SDKs send. */
+export interface AuthenticatedRoute<Input> extends RouteBase<Input> {
+  auth: 'caller' | 'container';
+  handle(input: Input, ctx: RouteContext & { caller: Caller }): Promise<unknown>;
+}
+
+export interface PublicRoute<Input> extends RouteBase<Input> {
+  auth: 'none';
+  handle(input: Input, ctx: RouteContext): Promise<unknown>;
+}
+
+export type Route<Input = unknown> = AuthenticatedRoute<Input> | PublicRoute<Input>;

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { vendCredentials } from '../broker/vendCredentials.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { action, isoDate } from './schemas.js';
+
+export const credentialsInput = z.strictObject({
+  actions: z.array(action).min(1).optional().describe('a subset of the grant\'s actions; all of them when absent'),
+  prefix: z.string().min(1).max(1024).optional().describe('a sub-prefix of the grant\'s prefix, relative to it, ending in "/"'),
+  durationSeconds: z.number().int().optional().describe('900 up to the grant\'s maxDurationSeconds (≤ 3600); the grant\'s maximum when absent'),
+});
+
+const credentialsOutput = z.object({
+  credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string(), expiration: isoDate }),
+  bucket: z.string(),
+  region: z.string(),
+  prefix: z.string(),
+  actions: z.array(action),
+  sessionName: z.string(),
+});
+
+export const credentialsRoute: AuthenticatedRoute<z.infer<typeof credentialsInput>> = {
+  id: 'vendCredentials',
+  method: 'POST',
+  path: '/v1/credentials',
+  summary: 'Vend temporary AWS credentials for the caller\'s grant',
+  description:
+    'Assumes the partner role with a session policy limited to the grant (or the narrower actions and sub-prefix asked for) '
+    + 'and returns the temporary credentials. Each call is a new, separately audited STS session; the response is never cacheable.',
+  auth: 'caller',
+  input: credentialsInput,
+  output: credentialsOutput,
+  noStore: true,
+  async handle(input, { deps, caller, requestId }) {
+    const vended = await vendCredentials(deps, caller, input, requestId);
+    const { credentials: c, grant, scope } = vended;
+    return {
+      credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expiration: c.expiration.toISOString() },
+      bucket: grant.partner.bucket,
+      region: grant.partner.region,
+      prefix: scope.prefix,
+      actions: [...scope.actions],
+      sessionName: vended.sessionName,
+    };
+  },
+};

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { vendCredentials } from '../broker/vendCredentials.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { isoDate } from './schemas.js';
+import { processQuery } from './credentialsProcess.js';
+
+const containerOutput = z.object({ AccessKeyId: z.string(), SecretAccessKey: z.string(), Token: z.string(), Expiration: isoDate });
+
+export const credentialsContainerRoute: AuthenticatedRoute<z.infer<typeof processQuery>> = {
+  id: 'vendContainerCredentials',
+  method: 'GET',
+  path: '/v1/credentials/container',
+  summary: 'Temporary credentials in the container-credentials format',
+  description:
+    'For `AWS_CONTAINER_CREDENTIALS_FULL_URI`. The SDKs send `AWS_CONTAINER_AUTHORIZATION_TOKEN` verbatim as the Authorization header, '
+    + 'so this route accepts the bare API key there as well as `Bearer <key>` or `X-Api-Key`. The JS, Go and Java SDKs accept an https URL; '
+    + 'the AWS CLI accepts only loopback hosts, so CLI users take credential_process instead.',
+  auth: 'container',
+  input: processQuery,
+  output: containerOutput,
+  noStore: true,
+  async handle(input, { deps, caller, requestId }) {
+    const { credentials: c } = await vendCredentials(deps, caller, input, requestId);
+    return { AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration.toISOString() };
+  },
+};

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { vendCredentials } from '../broker/vendCredentials.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { action, isoDate } from './schemas.js';
+
+/** Query string: `?actions=read,list&prefix=sub/&durationSeconds=900`, all optional. */
+export const processQuery = z.strictObject({
+  actions: z.string().optional().transform((s) => (s === undefined ? undefined : s.split(','))).pipe(z.array(action).min(1).optional()),
+  prefix: z.string().min(1).max(1024).optional(),
+  durationSeconds: z.coerce.number().int().optional(),
+});
+
+export const credentialProcessOutput = z.object({
+  Version: z.literal(1),
+  AccessKeyId: z.string(),
+  SecretAccessKey: z.string(),
+  SessionToken: z.string(),
+  Expiration: isoDate,
+});
+
+export const credentialsProcessRoute: AuthenticatedRoute<z.infer<typeof processQuery>> = {
+  id: 'vendCredentialProcess',
+  method: 'GET',
+  path: '/v1/credentials/process',
+  summary: 'Temporary credentials in the AWS SDK credential_process format',
+  description:
+    'The same credentials as POST /v1/credentials, shaped for the `credential_process` setting of ~/.aws/config '
+    + '(`{ Version: 1, AccessKeyId, SecretAccessKey, SessionToken, Expiration }`), so the AWS CLI and every SDK can use the broker directly.',
+  auth: 'caller',
+  input: processQuery,
+  output: credentialProcessOutput,
+  noStore: true,
+  async handle(input, { deps, caller, requestId }) {
+    const { credentials: c } = await vendCredentials(deps, caller, input, requestId);
+    return { Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration.toISOString() };
+  },
+};

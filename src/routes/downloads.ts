@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { auditIssuance } from '../broker/audit.js';
+import { s3Target } from '../broker/assumeRoleRequest.js';
+import { attachmentDisposition } from '../broker/contentDisposition.js';
+import { presignSession } from '../broker/presignSession.js';
+import { presignWindow } from '../broker/presignWindow.js';
+import { resolveGrant } from '../grants/resolveGrant.js';
+import { scopeForObject } from '../grants/scope.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { expiresIn, isoDate, relativeKey } from './schemas.js';
+
+export const downloadInput = z.strictObject({
+  key: relativeKey,
+  expiresIn,
+  filename: z.string().min(1).max(255).optional().describe('name offered to the browser; sanitised. Defaults to the key\'s last segment'),
+});
+
+const downloadOutput = z.object({ url: z.string(), key: z.string(), expiresAt: isoDate });
+
+export const downloadsRoute: AuthenticatedRoute<z.infer<typeof downloadInput>> = {
+  id: 'presignDownload',
+  method: 'POST',
+  path: '/v1/downloads',
+  summary: 'Presigned GET for one object key',
+  description:
+    'A URL that downloads one object as an attachment. The Content-Disposition is built from a sanitised filename, never from raw input, '
+    + 'and is signed into the URL. expiresAt is min(requested, signing credentials\' expiry).',
+  auth: 'caller',
+  input: downloadInput,
+  output: downloadOutput,
+  noStore: true,
+  async handle(input, { deps, caller, requestId }) {
+    const grant = resolveGrant(deps.store, caller);
+    const scope = scopeForObject(grant, { action: 'read', relativeKey: input.key });
+    const key = scope.objectKey!;
+    const session = await presignSession(deps, caller, grant, 'read', input.expiresIn);
+    const signingTime = deps.clock();
+    const window = presignWindow(signingTime, input.expiresIn, session.credentials.expiration);
+    const { url } = await deps.presigner.presignGet({
+      credentials: session.credentials,
+      target: s3Target(deps, grant),
+      key,
+      expiresInSeconds: window.expiresInSeconds,
+      signingDate: new Date(signingTime),
+      contentDisposition: attachmentDisposition(input.filename ?? key.split('/').pop() ?? 'download'),
+    });
+    auditIssuance(deps.logger, { requestId, caller, action: 'download', scope, sessionName: session.sessionName, expiresAt: window.expiresAt, cachedSession: true });
+    return { url, key, expiresAt: window.expiresAt.toISOString() };
+  },
+};

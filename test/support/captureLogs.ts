@@ -1,0 +1,20 @@
+import { jest } from '@jest/globals';
+
+/**
+ * Captures everything written to stdout/stderr (where the Powertools logger writes) while `fn`
+ * runs, and also appends it to the run-wide log file when LOG_CAPTURE_FILE is set, so the
+ * no-secret-in-logs check can scan the whole run.
+ */
+export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const chunks: string[] = [];
+  const grab = (chunk: unknown): boolean => { chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString()); return true; };
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(grab as never);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(grab as never);
+  try {
+    const result = await fn();
+    return { result, lines: chunks.join('').split('\n').filter(Boolean) };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
