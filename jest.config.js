@@ -16,6 +16,15 @@ const shared = {
 export default {
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit', '<rootDir>/test/property'], testMatch: ['**/*.test.ts'] },
-    { ...shared, displayName: 'e2e', roots: ['<rootDir>/test/e2e'], testMatch: ['**/*.test.ts'], testTimeout: 120000 },
+    {
+      ...shared,
+      displayName: 'e2e',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/*.test.ts'],
+      testTimeout: 120000,
+      // one real stack (local S3 + STS, serverless-offline) for every e2e file: see test/e2e/support/stack.ts
+      globalSetup: '<rootDir>/test/e2e/support/globalSetup.mjs',
+      globalTeardown: '<rootDir>/test/e2e/support/globalTeardown.mjs',
+    },
   ],
 };

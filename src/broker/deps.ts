@@ -6,7 +6,7 @@ import type { Settings } from '../config/settings.js';
 /** Everything a route needs, wired once per container (see ../wiring.ts) or by a test. */
 export interface BrokerDeps {
   store: GrantStore;
-  jwt: JwtVerifier;
+  jwt: Pick<JwtVerifier, 'verify'>;
   issuer: CredentialIssuer;
   sessions: SessionProvider;
   presigner: Presigner;

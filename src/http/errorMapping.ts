@@ -7,12 +7,14 @@ import {
 export function toBrokerError(err: unknown): BrokerError {
   if (err instanceof BrokerError) return err;
   if (err instanceof ZodError) return new InvalidRequestError(describeZodError(err));
-  // middy's http-json-body-parser throws http-errors: 415 (not JSON), 422 (malformed), 400 (forbidden key).
+  // middy's http-json-body-parser throws http-errors: 415 (not JSON), 422 (malformed, or a prototype-pollution key).
   const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined;
   if (status === 415) return new UnsupportedMediaTypeError('send the body as Content-Type: application/json');
-  if (status === 422) return new InvalidRequestError('the body is not valid JSON');
+  if (status === 422) {
+    const forbidden = typeof err === 'object' && err !== null && 'message' in err && err.message === 'Forbidden key in JSON body';
+    return new InvalidRequestError(forbidden ? 'the body contains a forbidden key (__proto__ or constructor.prototype)' : 'the body is not valid JSON');
+  }
   if (status === 413) return new TooLargeError('request body too large');
-  if (status === 400) return new InvalidRequestError('the body contains a forbidden key (__proto__, constructor or prototype)');
   return new InternalError('internal error', { cause: err });
 }
 

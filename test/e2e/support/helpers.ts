@@ -1,0 +1,172 @@
+/**
+ * Small clients for the e2e tests: the broker's HTTP API (global fetch), S3 as a given identity,
+ * curl and the AWS CLI via execFile. Every helper returns what happened (status, bytes, exit code)
+ * so the tests assert behaviour, not messages.
+ */
+import {
+  DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+} from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StackState } from './stack.js';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Calls the broker with an API key in X-Api-Key (or the given headers instead). */
+export async function api<T = any>(
+  stack: StackState,
+  path: string,
+  options: { key?: string; method?: 'GET' | 'POST'; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...(options.key ? { 'x-api-key': options.key } : {}), ...options.headers };
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try { body = JSON.parse(text); } catch { /* not JSON: keep the text for the assertion message */ }
+  return { status: res.status, headers: res.headers, body: body as T };
+}
+
+export interface VendedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: string;
+}
+
+/** POST /v1/credentials; fails the test with the broker's answer unless it is 200. */
+export async function vend(stack: StackState, key: string, request: Record<string, unknown> = {}): Promise<{ credentials: VendedCredentials; bucket: string; prefix: string; actions: string[] }> {
+  const res = await api(stack, '/v1/credentials', { key, body: request });
+  if (res.status !== 200) throw new Error(`POST /v1/credentials ${JSON.stringify(request)} → ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** An S3 client for the local gateway (path style, no flexible checksums: LOCAL-AWS.md quirks 5 and 6). */
+export function s3For(stack: StackState, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): S3Client {
+  return new S3Client({
+    endpoint: stack.endpoint,
+    region: stack.region,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    credentials,
+    maxAttempts: 1,
+  });
+}
+
+/** The buckets' owner (partner-owner): seeds objects outside every grant and checks what was stored. */
+export function ownerS3(stack: StackState): S3Client {
+  return s3For(stack, { accessKeyId: stack.aws.OWNER_ACCESS_KEY_ID!, secretAccessKey: stack.aws.OWNER_SECRET_ACCESS_KEY! });
+}
+
+export function s3WithVended(stack: StackState, c: VendedCredentials): S3Client {
+  return s3For(stack, { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken });
+}
+
+export interface S3Outcome { status: number; code?: string; body?: Buffer; keys?: string[] }
+
+/** Runs an S3 call and reports the HTTP status the server gave (and the error code, if any). */
+export async function outcome(promise: Promise<{ $metadata: { httpStatusCode?: number } }>): Promise<S3Outcome> {
+  try {
+    const out = await promise;
+    return { status: out.$metadata.httpStatusCode ?? -1 };
+  } catch (e) {
+    const err = e as { $metadata?: { httpStatusCode?: number }; name?: string; Code?: string };
+    const status = err.$metadata?.httpStatusCode;
+    if (status === undefined) throw e; // not an answer from the server: a broken test, not a denial
+    return { status, code: err.Code ?? err.name };
+  }
+}
+
+export const put = (s3: S3Client, Bucket: string, Key: string, Body: string | Uint8Array) =>
+  outcome(s3.send(new PutObjectCommand({ Bucket, Key, Body })));
+
+export async function get(s3: S3Client, Bucket: string, Key: string): Promise<S3Outcome> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket, Key }));
+    return { status: out.$metadata.httpStatusCode ?? -1, body: Buffer.from(await out.Body!.transformToByteArray()) };
+  } catch (e) {
+    return outcome(Promise.reject(e));
+  }
+}
+
+export const del = (s3: S3Client, Bucket: string, Key: string) => outcome(s3.send(new DeleteObjectCommand({ Bucket, Key })));
+
+export async function list(s3: S3Client, Bucket: string, Prefix: string): Promise<S3Outcome> {
+  try {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket, Prefix }));
+    return { status: out.$metadata.httpStatusCode ?? -1, keys: (out.Contents ?? []).map((o) => o.Key!) };
+  } catch (e) {
+    return outcome(Promise.reject(e));
+  }
+}
+
+/**
+ * Whether `Key` exists, by the owner's ListObjectsV2. HeadObject cannot tell: the owner gets 403
+ * on objects written through a role (LOCAL-AWS.md quirk 7).
+ */
+export async function ownerSees(stack: StackState, Bucket: string, Key: string): Promise<boolean> {
+  const res = await list(ownerS3(stack), Bucket, Key);
+  if (res.status !== 200) throw new Error(`owner ListObjectsV2 ${Bucket}/${Key} → ${res.status}`);
+  return res.keys!.includes(Key);
+}
+
+/** Seeds an object as the bucket owner (so reads outside a grant hit an existing key: quirk 8). */
+export async function seed(stack: StackState, Bucket: string, Key: string, Body: string | Uint8Array = 'seeded by the owner'): Promise<void> {
+  const res = await put(ownerS3(stack), Bucket, Key, Body);
+  if (res.status !== 200) throw new Error(`owner PutObject ${Bucket}/${Key} → ${res.status} ${res.code ?? ''}`);
+}
+
+export interface ExecResult { code: number; stdout: string; stderr: string }
+
+/** execFile that never throws on a non-zero exit: the exit code is the result. */
+export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: never } = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') {
+          reject(new Error(`${file} could not run: ${error.message}`));
+          return;
+        }
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+      });
+  });
+}
+
+/** curl with `-s -o <file> -w %{http_code}`: returns the status and the exact response bytes. */
+export async function curl(args: string[]): Promise<{ status: number; body: Buffer }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sts-broker-e2e-curl-'));
+  try {
+    const out = join(dir, 'body');
+    const r = await run('curl', ['-sS', '-o', out, '-w', '%{http_code}', ...args]);
+    if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${r.stderr}`);
+    let body: Buffer;
+    try { body = readFileSync(out); } catch { body = Buffer.alloc(0); }
+    return { status: Number(r.stdout.trim()), body };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The S3 error code in an XML error body (`<Code>AccessDenied</Code>`), for diagnostics and codes that matter. */
+export function xmlCode(body: Buffer): string | undefined {
+  return /<Code>([^<]+)<\/Code>/.exec(body.toString('utf8'))?.[1];
+}
+
+export const randomBinary = (n: number): Buffer => randomBytes(n);
+
+/** A unique key suffix per test run (reruns on a reused stack never collide). */
+export const unique = (stack: StackState, name: string): string => `${stack.runId}-${randomBytes(3).toString('hex')}-${name}`;

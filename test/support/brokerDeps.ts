@@ -1,0 +1,35 @@
+import { S3Presigner } from '../../src/aws/s3.js';
+import { SessionCache } from '../../src/aws/sessionCache.js';
+import type { BrokerDeps } from '../../src/broker/deps.js';
+import { ConfigGrantStore } from '../../src/grants/grantStore.js';
+import { createLogger } from '../../src/http/logger.js';
+import type { BrokerConfig } from '../../src/config/schema.js';
+import { allCorsOrigins } from '../../src/wiring.js';
+import { RecordingIssuer } from './fakeIssuer.js';
+
+/**
+ * Production wiring with STS replaced by a recording fake: the real grant store, session policy,
+ * session cache, S3 presigner (local computation), logger and middleware stack.
+ */
+export function testDeps(config: BrokerConfig, options: { jwtSubject?: { partnerId: string; clientId: string; subject: string }; now?: () => number } = {}) {
+  const clock = options.now ?? Date.now;
+  const issuer = new RecordingIssuer(clock);
+  const store = new ConfigGrantStore(config);
+  const deps: BrokerDeps = {
+    store,
+    issuer,
+    sessions: new SessionCache(issuer, { maxEntries: 100, clock }),
+    jwt: {
+      verify: async () => {
+        if (!options.jwtSubject) throw new Error('no JWT configured in this test');
+        return options.jwtSubject;
+      },
+    },
+    presigner: new S3Presigner({ clock }),
+    clock,
+    logger: createLogger('sts-broker-test'),
+    settings: { BROKER_VERSION: '9.9.9-test', BROKER_STS_ENDPOINT: undefined, BROKER_S3_ENDPOINT: undefined },
+    corsOrigins: allCorsOrigins(config),
+  };
+  return { deps, issuer };
+}
