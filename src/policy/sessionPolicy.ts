@@ -4,7 +4,7 @@ import { ACTIONS, type Action } from '../grants/actions.js';
 import type { Scope } from '../ports.js';
 
 /** The S3 IAM actions each object verb grants; `list` is a bucket action and handled apart. */
-const OBJECT_ACTIONS: Readonly<Record<Exclude<Action, 'list'>, readonly string[]>> = {
+export const OBJECT_ACTIONS: Readonly<Record<Exclude<Action, 'list'>, readonly string[]>> = {
   read: ['s3:GetObject'],
   // Multipart uploads need the part-level actions too; abort lets a client clean up its own upload.
   write: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
