@@ -30,7 +30,12 @@ export class SessionCache implements SessionProvider {
     if (!(this.marginSeconds >= 0)) throw new TypeError('refreshMarginSeconds must be ≥ 0');
   }
 
-  /** Cached credentials valid for `minRemainingSeconds` + margin, else one shared AssumeRole. */
+  /**
+   * Cached credentials valid for `minRemainingSeconds` + margin, else one shared AssumeRole. A fresh
+   * session is returned as STS issued it, even if its duration is shorter than the need: callers cap
+   * `expiresAt` at the credentials' expiry (and should ask for no more than duration − margin, or
+   * every call misses).
+   */
   async getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number): Promise<TemporaryCredentials> {
     const key = entryKey(cacheKey, request);
     const cached = this.lookup(key);

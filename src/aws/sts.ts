@@ -63,14 +63,15 @@ function defaultClient(region: string, endpoint: string | undefined, options: St
     ...(endpoint === undefined ? {} : { endpoint }),
     maxAttempts: options.maxAttempts,
     retryMode: 'standard',
-    // The options-object form builds the SDK's own NodeHttpHandler without importing @smithy/node-http-handler,
-    // which is not a declared dependency.
-    requestHandler: { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs },
+    // The options-object form builds the SDK's own NodeHttpHandler without importing
+    // @smithy/node-http-handler (not a declared dependency). Without throwOnRequestTimeout the SDK
+    // only logs a warning when requestTimeout passes and keeps waiting on a silent endpoint.
+    requestHandler: { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
   });
 }
 
 /** The command input: exactly these fields, ExternalId only when the partner has one. */
-export function toInput(request: AssumeRoleRequest): AssumeRoleCommandInput {
+function toInput(request: AssumeRoleRequest): AssumeRoleCommandInput {
   return {
     RoleArn: request.roleArn,
     RoleSessionName: request.roleSessionName,

@@ -21,7 +21,7 @@ const THROTTLING_NAMES = new Set(['Throttling', 'ThrottlingException', 'RequestL
 const TIMEOUT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError']);
 const TIMEOUT_CODES = ['ETIMEDOUT', 'ESOCKETTIMEDOUT'];
 const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
-const ROLE_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'NoSuchEntity']);
+const ROLE_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'NoSuchEntity', 'NoSuchEntityException']);
 /** 403s about the broker's own credentials: no partner trust-policy change would fix them. */
 const BROKER_AUTH_NAMES = new Set(['InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'SignatureDoesNotMatch', 'IncompleteSignature']);
 const UNAVAILABLE_NAMES = new Set(['InternalFailure', 'InternalError', 'ServiceUnavailable', 'ServiceUnavailableException']);
@@ -34,16 +34,19 @@ export function mapStsError(err: unknown, partnerId: string): BrokerError {
   const cause = { cause: err };
   // Order matters: STS throttling arrives as HTTP 400, and timeouts carry no status at all.
   if (isTimeout(facts)) return new StsTimeoutError(`STS did not answer in time for partner ${partner}`, cause);
-  if (facts.codes.some((c) => NETWORK_CODES.includes(c))) {
+  if (isNetworkFailure(facts)) {
     return new StsUnavailableError(`STS could not be reached for partner ${partner}`, { ...cause, retryAfterSeconds: 2 });
   }
   if (isThrottling(facts)) {
     // Jittered so callers throttled together do not come back together.
     return new StsThrottledError(`STS is throttling AssumeRole for partner ${partner}`, { ...cause, retryAfterSeconds: 1 + Math.round(Math.random()) });
   }
-  if (facts.name === 'PackedPolicyTooLarge') {
+  // The wire code is PackedPolicyTooLarge; the SDK's modeled class names it …Exception.
+  if (facts.name === 'PackedPolicyTooLarge' || facts.name === 'PackedPolicyTooLargeException') {
     return new PolicyTooLargeError('the session policy and session tags exceed STS\'s packed size limit: request a narrower prefix or fewer actions', cause);
   }
+  // Both arrive as 403, which below would read as the partner's trust policy refusing us.
+  if (facts.name === 'RegionDisabledException') return new StsUpstreamError(`STS is not activated in partner ${partner}'s region`, cause);
   if (BROKER_AUTH_NAMES.has(facts.name)) return new StsUpstreamError(`STS refused the broker's own credentials (${facts.name})`, cause);
   if (ROLE_NAMES.has(facts.name) || facts.status === 403 || facts.status === 404) {
     return new PartnerRoleNotAssumableError(
@@ -51,7 +54,6 @@ export function mapStsError(err: unknown, partnerId: string): BrokerError {
       cause,
     );
   }
-  if (facts.name === 'RegionDisabledException') return new StsUpstreamError(`STS is not activated in partner ${partner}'s region`, cause);
   if (UNAVAILABLE_NAMES.has(facts.name) || (facts.status !== undefined && facts.status >= 500)) {
     return new StsUnavailableError(`STS is unavailable for partner ${partner}`, { ...cause, retryAfterSeconds: 2 });
   }
@@ -59,8 +61,16 @@ export function mapStsError(err: unknown, partnerId: string): BrokerError {
   return new StsUpstreamError(`STS rejected AssumeRole for partner ${partner} (${facts.name})`, cause);
 }
 
+/** Codes are also looked for in the message: see isNetworkFailure. */
 function isTimeout(facts: ErrorFacts): boolean {
-  return TIMEOUT_NAMES.has(facts.name) || facts.codes.some((c) => TIMEOUT_CODES.includes(c));
+  return TIMEOUT_NAMES.has(facts.name) || TIMEOUT_CODES.some((c) => facts.codes.includes(c) || facts.message.includes(c));
+}
+
+function isNetworkFailure(facts: ErrorFacts): boolean {
+  // The SDK's retry layer rewraps a thrown value that is not `instanceof Error` (a Node error from
+  // another realm, as under jest's VM modules) as "AWS SDK error wrapper for Error: connect
+  // ECONNREFUSED …", dropping `code`: the message is then the only place the code survives.
+  return NETWORK_CODES.some((c) => facts.codes.includes(c) || facts.message.includes(c));
 }
 
 function isThrottling(facts: ErrorFacts): boolean {

@@ -25,7 +25,7 @@ export function testDeps(config: BrokerConfig, options: { jwtSubject?: { partner
         return options.jwtSubject;
       },
     },
-    presigner: new S3Presigner({ clock }),
+    presigner: new S3Presigner(),
     clock,
     logger: createLogger('sts-broker-test'),
     settings: { BROKER_VERSION: '9.9.9-test', BROKER_STS_ENDPOINT: undefined, BROKER_S3_ENDPOINT: undefined },
