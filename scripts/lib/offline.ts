@@ -36,6 +36,8 @@ export async function startOffline(options: OfflineOptions): Promise<RunningOffl
     BROKER_LOCAL_AWS: '1',
     BROKER_HTTP_PORT: String(options.httpPort),
     BROKER_LAMBDA_PORT: String(options.lambdaPort),
+    // its own esbuild work folder, so two local APIs (npm start, the e2e suite) never share bundles
+    BROKER_ESBUILD_DIR: `.esbuild-${options.httpPort}`,
     BROKER_STS_ENDPOINT: required(localAws, 'LOCAL_AWS_ENDPOINT'),
     BROKER_S3_ENDPOINT: required(localAws, 'LOCAL_AWS_ENDPOINT'),
     // the broker's own identity at the local gateway (in AWS: the Lambda execution role)
