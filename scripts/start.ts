@@ -58,9 +58,9 @@ demo API key (shown once, valid while this runs):
   curl -s -X PUT -T hello.txt -H 'Content-Type: text/plain' "$(node -p 'require("./upload.json").url')" -w '%{http_code}\\n'
 
 3) list the prefix with the AWS CLI${hasAws ? '' : ' (install it first: apt-get install awscli)'}, using the broker as its credential source:
-  cat > /tmp/sts-broker-aws-config <<CFG
+  cat > /tmp/sts-broker-aws-config <<'CFG'
 [profile broker-demo]
-credential_process = sh -c 'curl -sf -H "X-Api-Key: $BROKER_API_KEY" $BROKER_URL/v1/credentials/process'
+credential_process = sh -c 'curl -sf -H "X-Api-Key: $BROKER_API_KEY" "$BROKER_URL/v1/credentials/process"'
 CFG
   AWS_CONFIG_FILE=/tmp/sts-broker-aws-config aws --profile broker-demo --region us-east-1 --endpoint-url ${endpoint} s3 ls s3://${aws.env.PARTNER_BUCKET}/demo/
 
