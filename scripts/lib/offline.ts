@@ -70,10 +70,15 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`it exited with code ${child.exitCode}`);
+    let body: { status?: unknown; errorMessage?: unknown } | undefined;
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) return;
+      body = await res.json() as typeof body;
     } catch { /* not yet listening */ }
+    // serverless-offline answers a handler that threw at cold start (an invalid config) with 200 and
+    // { errorMessage, stackTrace }: only the broker's own { status: "ok" } means it is serving.
+    if (body?.status === 'ok') return;
+    if (typeof body?.errorMessage === 'string') throw new Error(`the broker refused to start: ${body.errorMessage}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`GET ${url}/health did not answer 200 within ${timeoutMs} ms`);
