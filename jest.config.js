@@ -15,7 +15,14 @@ const shared = {
 
 export default {
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit', '<rootDir>/test/property'], testMatch: ['**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit', '<rootDir>/test/property'],
+      testMatch: ['**/*.test.ts'],
+      // tees every worker's log output into $LOG_CAPTURE_DIR for scripts/check-logs.ts (no secret in any log)
+      setupFiles: ['<rootDir>/test/support/logCaptureSetup.ts'],
+    },
     {
       ...shared,
       displayName: 'e2e',

@@ -42,6 +42,11 @@ export class PolicyTooLargeError extends BrokerError {
   readonly status = 400;
   readonly code = 'policy_too_large';
 }
+/** A multipart completion whose uploaded parts (S3's ListParts) differ from the client's declaration. */
+export class UploadMismatchError extends BrokerError {
+  readonly status = 400;
+  readonly code = 'upload_mismatch';
+}
 
 // ---- 401: we do not know who is calling --------------------------------------------------
 export class UnauthenticatedError extends BrokerError {
@@ -58,11 +63,21 @@ export class OriginNotAllowedError extends BrokerError {
   readonly status = 403;
   readonly code = 'origin_not_allowed';
 }
+/** S3 itself refused a call the session policy allows: the partner's role or bucket policy is narrower. */
+export class S3AccessDeniedError extends BrokerError {
+  readonly status = 403;
+  readonly code = 's3_access_denied';
+}
 
 // ---- 404 / 405 ----------------------------------------------------------------------------
 export class RouteNotFoundError extends BrokerError {
   readonly status = 404;
   readonly code = 'not_found';
+}
+/** No multipart upload with this id for this key (never created, completed, aborted, or expired by lifecycle). */
+export class UploadNotFoundError extends BrokerError {
+  readonly status = 404;
+  readonly code = 'upload_not_found';
 }
 
 // ---- 413: too large ------------------------------------------------------------------------
@@ -97,6 +112,11 @@ export class StsTimeoutError extends BrokerError {
 export class S3UpstreamError extends BrokerError {
   readonly status = 502;
   readonly code = 's3_error';
+}
+/** S3 could not be reached, timed out, throttled, or answered 5xx. */
+export class S3UnavailableError extends BrokerError {
+  readonly status = 503;
+  readonly code = 's3_unavailable';
 }
 /** The identity provider's JWKS could not be fetched in time or was unusable. */
 export class JwksUnavailableError extends BrokerError {

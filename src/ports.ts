@@ -100,6 +100,38 @@ export interface Presigner {
   presignGet(input: PresignBase & { contentDisposition?: string }): Promise<{ url: string }>;
   /** Browser form upload: policy pins key, Content-Type, bucket and content-length-range 1..maxBytes. */
   presignPost(input: PresignBase & { contentType: string; maxBytes: number }): Promise<{ url: string; fields: Record<string, string> }>;
+  /** PUT URL for one part of a multipart upload, signing its exact Content-Length. */
+  presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number }): Promise<{ url: string; headers: Record<string, string> }>;
+}
+
+/** One S3 multipart call, made by the broker with the caller's scoped session credentials. */
+export interface MultipartCall {
+  credentials: TemporaryCredentials;
+  target: S3Target;
+  /** Full object key (prefix + key), already validated. */
+  key: string;
+}
+
+/** A part as S3 has it (ListParts). `etag` is S3's, quotes included. */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+/**
+ * Multipart upload calls against S3 (the presigned part PUTs go straight from the client to S3).
+ * Every failure becomes a BrokerError: an unknown upload id is UploadNotFoundError.
+ */
+export interface MultipartStore {
+  /** CreateMultipartUpload; the object gets `contentType`. */
+  create(input: MultipartCall & { contentType: string }): Promise<{ uploadId: string }>;
+  /** Every uploaded part (all ListParts pages), in part-number order. */
+  listParts(input: MultipartCall & { uploadId: string }): Promise<UploadedPart[]>;
+  /** CompleteMultipartUpload with exactly these parts, in ascending part-number order. */
+  complete(input: MultipartCall & { uploadId: string; parts: ReadonlyArray<{ partNumber: number; etag: string }> }): Promise<{ etag: string }>;
+  /** AbortMultipartUpload: S3 frees the parts. */
+  abort(input: MultipartCall & { uploadId: string }): Promise<void>;
 }
 
 /** Where grants come from: the bundled YAML file today, a DynamoDB table later. */

@@ -1,7 +1,8 @@
 /**
  * Cold start: read settings, load and validate the config (refusing to start on an invalid one),
- * and wire ports to adapters once per container. Handlers that presign pass an S3 presigner; the
- * credential handlers pass none, so their bundles never carry the S3 client.
+ * and wire ports to adapters once per container. Handlers that presign pass an S3 presigner, and
+ * the multipart handlers an S3 multipart store; the credential handlers pass neither, so their
+ * bundles never carry the S3 client.
  */
 import { JwtVerifier } from './auth/jwt.js';
 import { SessionCache } from './aws/sessionCache.js';
@@ -13,7 +14,7 @@ import { readSettings } from './config/settings.js';
 import { InternalError } from './errors.js';
 import { ConfigGrantStore } from './grants/grantStore.js';
 import { createLogger } from './http/logger.js';
-import type { Presigner } from './ports.js';
+import type { MultipartStore, Presigner } from './ports.js';
 
 /** Clock skew tolerated on JWT exp/nbf. */
 const JWT_CLOCK_TOLERANCE_SECONDS = 30;
@@ -23,10 +24,19 @@ export const noPresigner: Presigner = {
   presignPut: () => Promise.reject(new InternalError('this handler does not presign')),
   presignGet: () => Promise.reject(new InternalError('this handler does not presign')),
   presignPost: () => Promise.reject(new InternalError('this handler does not presign')),
+  presignUploadPart: () => Promise.reject(new InternalError('this handler does not presign')),
+};
+
+/** For handlers that make no multipart call: reaching it is a wiring bug, not a caller error. */
+export const noMultipart: MultipartStore = {
+  create: () => Promise.reject(new InternalError('this handler makes no multipart call')),
+  listParts: () => Promise.reject(new InternalError('this handler makes no multipart call')),
+  complete: () => Promise.reject(new InternalError('this handler makes no multipart call')),
+  abort: () => Promise.reject(new InternalError('this handler makes no multipart call')),
 };
 
 /** Builds the production dependencies from the environment; throws ConfigError naming the bad field. */
-export function coldStart(options: { presigner: Presigner; env?: Record<string, string | undefined> }): BrokerDeps {
+export function coldStart(options: { presigner: Presigner; multipart?: MultipartStore; env?: Record<string, string | undefined> }): BrokerDeps {
   const logger = createLogger();
   try {
     const settings = readSettings(options.env);
@@ -45,6 +55,7 @@ export function coldStart(options: { presigner: Presigner; env?: Record<string, 
         allowInsecureLoopbackHttp: config.allowInsecureLoopbackHttp,
       }),
       presigner: options.presigner,
+      multipart: options.multipart ?? noMultipart,
       clock,
       logger,
       settings,

@@ -21,3 +21,9 @@ export const MIN_PRESIGN_SECONDS = 1;
 export const MAX_PRESIGN_SECONDS = 604800;
 /** S3 single PUT limit (5 GiB); larger objects need multipart. */
 export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+/** Multipart uploads: part numbers run 1..10000. */
+export const MAX_MULTIPART_PARTS = 10000;
+/** Every part but the last must be at least 5 MiB (S3 refuses the completion otherwise: EntityTooSmall). */
+export const MIN_PART_BYTES = 5 * 1024 ** 2;
+/** No part may exceed 5 GiB. */
+export const MAX_PART_BYTES = 5 * 1024 ** 3;

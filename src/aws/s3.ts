@@ -1,11 +1,13 @@
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from './limits.js';
+import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from './limits.js';
 import type { PresignBase, Presigner } from '../ports.js';
 
 /** Headers a PUT URL signs besides host: the client must send exactly these values. */
 const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
+/** A part has no Content-Type of its own; its length is what binds the declared size. */
+const PART_SIGNED_HEADERS = new Set(['content-length']);
 
 /**
  * Presigns S3 requests with the caller's session credentials. Presigning is local computation: no
@@ -38,6 +40,31 @@ export class S3Presigner implements Presigner {
       signingDate: input.signingDate,
     });
     return { url, headers: { 'Content-Type': input.contentType, 'Content-Length': String(input.contentLength) } };
+  }
+
+  /** PUT URL for one part of a multipart upload, signing its exact Content-Length. */
+  async presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number }): Promise<{ url: string; headers: Record<string, string> }> {
+    assertBase(input);
+    if (!Number.isInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > MAX_MULTIPART_PARTS) {
+      throw new TypeError(`partNumber must be an integer in 1..${MAX_MULTIPART_PARTS}`);
+    }
+    if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 1 || input.contentLength > MAX_PART_BYTES) {
+      throw new TypeError(`contentLength must be an integer in 1..${MAX_PART_BYTES}`);
+    }
+    if (input.uploadId === '') throw new TypeError('uploadId must not be empty');
+    const command = new UploadPartCommand({
+      Bucket: input.target.bucket,
+      Key: input.key,
+      UploadId: input.uploadId,
+      PartNumber: input.partNumber,
+      ContentLength: input.contentLength,
+    });
+    const url = await getSignedUrl(client(input), command, {
+      expiresIn: input.expiresInSeconds,
+      signableHeaders: PART_SIGNED_HEADERS,
+      signingDate: input.signingDate,
+    });
+    return { url, headers: { 'Content-Length': String(input.contentLength) } };
   }
 
   /** GET URL; `contentDisposition` is signed as response-content-disposition. */
@@ -78,10 +105,21 @@ export class S3Presigner implements Presigner {
 
 /** A client for one presign; everything that shapes the URL is explicit. */
 function client({ target, credentials, signingDate }: PresignBase): S3Client {
-  return new S3Client(clientConfig(target, credentials, signingDate.getTime() - Date.now()));
+  return new S3Client(clientConfig(target, credentials, postClockOffset(signingDate)));
 }
 
-function clientConfig(target: PresignBase['target'], credentials: PresignBase['credentials'], systemClockOffset: number): S3ClientConfig {
+/**
+ * createPresignedPost has no signingDate option: it signs at Date.now() + systemClockOffset, to the
+ * second. Aiming at the middle of signingDate's second, not at signingDate itself, keeps the
+ * milliseconds that pass before its own Date.now() from carrying X-Amz-Date (and the policy's
+ * expiration) into the next second, one second past the expiresAt the route computed.
+ */
+function postClockOffset(signingDate: Date): number {
+  return Math.floor(signingDate.getTime() / 1000) * 1000 + 500 - Date.now();
+}
+
+/** The pinned client settings; the multipart adapter (./s3Multipart.ts) starts from these too. */
+export function clientConfig(target: PresignBase['target'], credentials: PresignBase['credentials'], systemClockOffset: number): S3ClientConfig {
   return {
     region: target.region,
     ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
@@ -95,9 +133,7 @@ function clientConfig(target: PresignBase['target'], credentials: PresignBase['c
     // The local gateway refuses flexible checksums on streaming PUTs (411); real S3 accepts either.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // createPresignedPost has no signingDate option and signs at Date.now() + systemClockOffset:
-    // this offset makes its X-Amz-Date and expiration start at the caller's signingDate too (give or
-    // take the milliseconds between here and its own Date.now()).
+    // Presigning: createPresignedPost signs at Date.now() + this (see postClockOffset); getSignedUrl takes signingDate.
     systemClockOffset,
     // Pinned so the URL never depends on ambient AWS_* variables or ~/.aws/config (and so each new
     // client skips those loaders, which cost more than the presign itself).

@@ -8,7 +8,7 @@ import {
  * protocols, and the local gateway answers STS calls S3-style, so the SDK names them 'Unknown' and
  * only `$metadata.httpStatusCode` is reliable (LOCAL-AWS.md quirk 4).
  */
-interface ErrorFacts {
+export interface ErrorFacts {
   /** The service error code or JS error name (`Throttling`, `AccessDenied`, `TimeoutError`). */
   name: string;
   /** Node system error codes (`ECONNREFUSED`), including those inside an AggregateError. */
@@ -62,22 +62,23 @@ export function mapStsError(err: unknown, partnerId: string): BrokerError {
 }
 
 /** Codes are also looked for in the message: see isNetworkFailure. */
-function isTimeout(facts: ErrorFacts): boolean {
+export function isTimeout(facts: ErrorFacts): boolean {
   return TIMEOUT_NAMES.has(facts.name) || TIMEOUT_CODES.some((c) => facts.codes.includes(c) || facts.message.includes(c));
 }
 
-function isNetworkFailure(facts: ErrorFacts): boolean {
+export function isNetworkFailure(facts: ErrorFacts): boolean {
   // The SDK's retry layer rewraps a thrown value that is not `instanceof Error` (a Node error from
   // another realm, as under jest's VM modules) as "AWS SDK error wrapper for Error: connect
   // ECONNREFUSED …", dropping `code`: the message is then the only place the code survives.
   return NETWORK_CODES.some((c) => facts.codes.includes(c) || facts.message.includes(c));
 }
 
-function isThrottling(facts: ErrorFacts): boolean {
+export function isThrottling(facts: ErrorFacts): boolean {
   return THROTTLING_NAMES.has(facts.name) || facts.status === 429 || /rate exceeded/i.test(facts.message);
 }
 
-function readFacts(err: unknown): ErrorFacts {
+/** Reads an SDK or Node error defensively (also used by the S3 multipart adapter). */
+export function readFacts(err: unknown): ErrorFacts {
   if (typeof err !== 'object' || err === null) return { name: 'Unknown', codes: [], status: undefined, message: String(err) };
   const metadata = field(err, '$metadata');
   const status = typeof metadata === 'object' && metadata !== null ? field(metadata, 'httpStatusCode') : undefined;

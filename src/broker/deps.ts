@@ -1,6 +1,6 @@
 import type { Logger } from '../http/logger.js';
 import type { JwtVerifier } from '../auth/jwt.js';
-import type { Clock, CredentialIssuer, GrantStore, Presigner, SessionProvider } from '../ports.js';
+import type { Clock, CredentialIssuer, GrantStore, MultipartStore, Presigner, SessionProvider } from '../ports.js';
 import type { Settings } from '../config/settings.js';
 
 /** Everything a route needs, wired once per container (see ../wiring.ts) or by a test. */
@@ -10,6 +10,8 @@ export interface BrokerDeps {
   issuer: CredentialIssuer;
   sessions: SessionProvider;
   presigner: Presigner;
+  /** S3 multipart calls (create, list, complete, abort): only the multipart handlers wire a real one. */
+  multipart: MultipartStore;
   /** Union of every client's CORS origins: used before the caller is known (preflight, 401). */
   corsOrigins: ReadonlySet<string>;
   clock: Clock;

@@ -3,7 +3,7 @@
  * is an error that names the field, because a silently ignored typo in a security config is a hole.
  * Cross-field rules that zod cannot express per field live in ./crossChecks.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTIONS } from '../grants/actions.js';
 import { MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS } from '../aws/limits.js';
 

@@ -3,7 +3,7 @@
  * a bad value stops the broker with the variable named. Adapters receive these as options and
  * never read process.env themselves.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors.js';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);

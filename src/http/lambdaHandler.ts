@@ -17,7 +17,7 @@ import { describeZodError, toBrokerError } from './errorMapping.js';
 import { errorResponse, jsonResponse, type HttpResponse } from './responses.js';
 import type { Route } from './route.js';
 
-/** JSON bodies of this API are small; anything larger is refused before parsing. */
+/** JSON bodies of this API are small; anything larger is refused before parsing (a route may set its own limit). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 type Event = APIGatewayProxyEventV2;
@@ -29,11 +29,20 @@ const invocations = new WeakMap<Event, InvocationState>();
 const stateOf = (event: Event): InvocationState => {
   let state = invocations.get(event);
   if (!state) {
-    state = { requestId: event.requestContext?.requestId || randomUUID() };
+    state = { requestId: requestIdOf(event) };
     invocations.set(event, state);
   }
   return state;
 };
+
+/** serverless-offline gives every event this one id; locally each request still deserves its own. */
+const OFFLINE_PLACEHOLDER_ID = 'offlineContext_resourceId';
+
+/** API Gateway's request id (it also appears in API Gateway's access logs), else a fresh UUID. */
+function requestIdOf(event: Event): string {
+  const id = event.requestContext?.requestId;
+  return id && id !== OFFLINE_PLACEHOLDER_ID ? id : randomUUID();
+}
 
 /** Builds the Lambda handler for one route; `getDeps` is called once per invocation (memoised by the caller). */
 export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerDeps) {
@@ -41,7 +50,7 @@ export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerD
     .use(responseEnvelope(getDeps))
     .use(httpHeaderNormalizer())
     .use(authentication(route, getDeps));
-  if (route.method === 'POST') stack.use(bodyLimit()).use(httpJsonBodyParser());
+  if (route.method === 'POST') stack.use(bodyLimit(route.maxBodyBytes ?? MAX_BODY_BYTES)).use(httpJsonBodyParser());
   return stack.handler(async (event) => {
     const state = stateOf(event);
     const input = parseInput(route, event);
@@ -115,12 +124,12 @@ function authentication<Input>(route: Route<Input>, getDeps: () => BrokerDeps): 
   };
 }
 
-function bodyLimit(): middy.MiddlewareObj<Event, HttpResponse> {
+function bodyLimit(maxBytes: number): middy.MiddlewareObj<Event, HttpResponse> {
   return {
     before: ({ event }) => {
       const raw = event.body ?? '';
       const bytes = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
-      if (bytes > MAX_BODY_BYTES) throw new TooLargeError(`request body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}`);
+      if (bytes > maxBytes) throw new TooLargeError(`request body is ${bytes} bytes; the limit is ${maxBytes}`);
       if (raw === '') throw new InvalidRequestError('a JSON body is required');
     },
   };

@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with (zod's
  * own JSON Schema 2020-12 output, which is OpenAPI 3.1's schema dialect): no hand-kept copy.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Route } from './route.js';
 
 const ERROR_SCHEMA = {
@@ -44,7 +44,7 @@ function queryParameters(route: Route<unknown>): object[] {
 
 function operation(route: Route<unknown>): object {
   const errorResponses = Object.fromEntries(
-    Object.entries(ERRORS)
+    Object.entries({ ...ERRORS, ...route.errors })
       .filter(([status]) => route.auth !== 'none' || status === '400')
       .map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
   );

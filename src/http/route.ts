@@ -16,6 +16,10 @@ interface RouteBase<Input> {
   output: z.ZodType;
   /** Credentials and signed URLs must never be cached by a browser or proxy. */
   noStore: boolean;
+  /** Largest JSON body this route accepts, in bytes; MAX_BODY_BYTES (16 KiB) when absent. */
+  maxBodyBytes?: number;
+  /** Error statuses this route adds to the common ones, for the OpenAPI document: status → description. */
+  errors?: Readonly<Record<string, string>>;
 }
 
 export interface RouteContext {

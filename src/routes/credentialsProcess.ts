@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { vendCredentials } from '../broker/vendCredentials.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { action, isoDate } from './schemas.js';

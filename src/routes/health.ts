@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PublicRoute } from '../http/route.js';
 
 export const healthRoute: PublicRoute<Record<string, never>> = {

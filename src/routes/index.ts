@@ -5,6 +5,10 @@ import { credentialsContainerRoute } from './credentialsContainer.js';
 import { credentialsProcessRoute } from './credentialsProcess.js';
 import { downloadsRoute } from './downloads.js';
 import { healthRoute } from './health.js';
+import { multipartAbortRoute } from './multipartAbort.js';
+import { multipartCompleteRoute } from './multipartComplete.js';
+import { multipartCreateRoute } from './multipartCreate.js';
+import { multipartPartsRoute } from './multipartParts.js';
 import { uploadsRoute } from './uploads.js';
 import { whoamiRoute } from './whoami.js';
 
@@ -13,6 +17,10 @@ export const contractRoutes: ReadonlyArray<Route<any>> = [
   credentialsProcessRoute,
   credentialsContainerRoute,
   uploadsRoute,
+  multipartCreateRoute,
+  multipartPartsRoute,
+  multipartCompleteRoute,
+  multipartAbortRoute,
   downloadsRoute,
   whoamiRoute,
   healthRoute,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { openApiDocument } from '../http/openapi.js';
 import type { PublicRoute } from '../http/route.js';
 import { contractRoutes } from './index.js';

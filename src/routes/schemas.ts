@@ -1,7 +1,7 @@
 /** Request and response pieces shared by several routes. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTIONS } from '../grants/actions.js';
-import { MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../aws/limits.js';
+import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PART_BYTES, MIN_PRESIGN_SECONDS } from '../aws/limits.js';
 
 /** A key relative to the grant's prefix; the full rules live in keys/objectKey.ts. */
 export const relativeKey = z.string().min(1).max(1024).describe('object key relative to the grant prefix');
@@ -10,3 +10,21 @@ export const expiresIn = z.number().int().min(MIN_PRESIGN_SECONDS).max(MAX_PRESI
 export const contentType = z.string().min(3).max(255).describe('media type, one of the grant\'s contentTypes');
 export const action = z.enum(ACTIONS);
 export const isoDate = z.string().describe('ISO 8601 instant');
+
+// ---- multipart uploads ----------------------------------------------------------------------
+/** What S3 returned from create; printable ASCII (S3's ids are URL-safe base64-like, RGW's `2~…`). */
+export const uploadId = z.string().min(1).max(1024).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  .describe('the uploadId returned by POST /v1/uploads/multipart');
+export const multipartContentLength = z.number().int().min(1, 'must be at least 1 byte (an empty object is a single PUT)')
+  .describe('the whole object\'s exact size in bytes, as declared at create; at most the grant\'s maxUploadBytes');
+export const partSize = z.number().int()
+  .min(MIN_PART_BYTES, `must be at least ${MIN_PART_BYTES} bytes (S3's 5 MiB minimum for every part but the last)`)
+  .max(MAX_PART_BYTES, `must be at most ${MAX_PART_BYTES} bytes (S3's 5 GiB part limit)`);
+export const partNumber = z.number().int().min(1, 'part numbers start at 1').max(MAX_MULTIPART_PARTS, `S3 allows part numbers up to ${MAX_MULTIPART_PARTS}`);
+
+/** Error statuses the routes that call S3 themselves (multipart create, complete, abort) add to the common ones. */
+export const S3_CALL_ERRORS: Readonly<Record<string, string>> = {
+  '403': 'Outside the caller\'s grant (outside_grant), or S3 denied the call (s3_access_denied)',
+  '502': 'The partner role could not be assumed, or STS or S3 answered unusably (s3_error)',
+  '503': 'STS or S3 throttled or unavailable (sts_throttled, sts_unavailable, s3_unavailable), or the identity provider\'s keys could not be fetched (Retry-After)',
+};

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
 import { s3Target } from '../broker/assumeRoleRequest.js';
 import { presignSession } from '../broker/presignSession.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveGrant } from '../grants/resolveGrant.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { action } from './schemas.js';

@@ -6,14 +6,16 @@ import { createLogger } from '../../src/http/logger.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { allCorsOrigins } from '../../src/wiring.js';
 import { RecordingIssuer } from './fakeIssuer.js';
+import { RecordingMultipartStore } from './fakeMultipart.js';
 
 /**
- * Production wiring with STS replaced by a recording fake: the real grant store, session policy,
- * session cache, S3 presigner (local computation), logger and middleware stack.
+ * Production wiring with STS and S3's multipart calls replaced by recording fakes: the real grant
+ * store, session policy, session cache, S3 presigner (local computation), logger and middleware stack.
  */
 export function testDeps(config: BrokerConfig, options: { jwtSubject?: { partnerId: string; clientId: string; subject: string }; now?: () => number } = {}) {
   const clock = options.now ?? Date.now;
   const issuer = new RecordingIssuer(clock);
+  const multipart = new RecordingMultipartStore();
   const store = new ConfigGrantStore(config);
   const deps: BrokerDeps = {
     store,
@@ -26,10 +28,11 @@ export function testDeps(config: BrokerConfig, options: { jwtSubject?: { partner
       },
     },
     presigner: new S3Presigner(),
+    multipart,
     clock,
     logger: createLogger('sts-broker-test'),
     settings: { BROKER_VERSION: '9.9.9-test', BROKER_STS_ENDPOINT: undefined, BROKER_S3_ENDPOINT: undefined },
     corsOrigins: allCorsOrigins(config),
   };
-  return { deps, issuer };
+  return { deps, issuer, multipart };
 }

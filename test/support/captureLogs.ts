@@ -1,13 +1,19 @@
 import { jest } from '@jest/globals';
+import { appendCapturedLog } from './logScan.js';
 
 /**
  * Captures everything written to stdout/stderr (where the Powertools logger writes) while `fn`
- * runs, and also appends it to the run-wide log file when LOG_CAPTURE_FILE is set, so the
- * no-secret-in-logs check can scan the whole run.
+ * runs, and also appends it to the run's capture log (./logScan.ts), so the no-secret-in-logs
+ * check scans these lines too.
  */
 export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const chunks: string[] = [];
-  const grab = (chunk: unknown): boolean => { chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString()); return true; };
+  const grab = (chunk: unknown): boolean => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
+    chunks.push(text);
+    appendCapturedLog(text);
+    return true;
+  };
   const out = jest.spyOn(process.stdout, 'write').mockImplementation(grab as never);
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(grab as never);
   try {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports.js';
+import { recordSecrets } from './logScan.js';
 
 /** Records every AssumeRole request and mints distinct, realistic-looking credentials. */
 export class RecordingIssuer implements CredentialIssuer {
@@ -19,6 +20,7 @@ export class RecordingIssuer implements CredentialIssuer {
       expiration: new Date(Math.floor(this.now() / 1000) * 1000 + request.durationSeconds * 1000),
     };
     this.issued.push(credentials);
+    recordSecrets(credentials.secretAccessKey, credentials.sessionToken);
     return credentials;
   }
 }

@@ -204,3 +204,63 @@ describe('SessionCache: STS trouble during a refresh', () => {
     expect(h.calls).toHaveLength(3);
   });
 });
+
+describe('SessionCache: concurrency at the refresh boundary', () => {
+  it('100 parallel requests past the boundary share one refresh, and all get the new session', async () => {
+    const h = harness({ refreshMarginSeconds: 5 });
+    const first = await h.cache.getSession('k', request(), 300);
+    h.advance(900 - 304); // remaining 304: one second short of 300 + 5
+    let release: () => void = () => undefined;
+    h.failWith(() => new Promise((resolve) => {
+      release = () => resolve(session(2, START + (900 - 304) * 1000 + 900_000));
+    }));
+    const pending = Array.from({ length: 100 }, () => h.cache.getSession('k', request(), 300));
+    release();
+    const results = await Promise.all(pending);
+    expect(h.calls).toHaveLength(2);
+    expect(results.every((r) => r.accessKeyId === 'ASIA2')).toBe(true);
+    expect(results.some((r) => r === first)).toBe(false);
+  });
+
+  it('100 parallel requests during a throttled refresh make one AssumeRole and all fall back to the still-valid session', async () => {
+    const h = harness({ refreshMarginSeconds: 30 });
+    const first = await h.cache.getSession('k', request(), 300);
+    h.advance(900 - 310); // remaining 310: short of 300 + 30, enough for 300
+    let reject: () => void = () => undefined;
+    h.failWith(() => new Promise((_resolve, fail) => {
+      reject = () => fail(new StsThrottledError('Rate exceeded', { retryAfterSeconds: 1 }));
+    }));
+    const pending = Array.from({ length: 100 }, () => h.cache.getSession('k', request(), 300));
+    reject();
+    const results = await Promise.all(pending);
+    expect(h.calls).toHaveLength(2);
+    expect(results.every((r) => r === first)).toBe(true);
+    // the failure is not cached: the next request tries STS again and keeps what it gets
+    h.failWith(undefined);
+    await expect(h.cache.getSession('k', request(), 300)).resolves.toMatchObject({ accessKeyId: 'ASIA3' });
+    expect(h.calls).toHaveLength(3);
+  });
+
+  it('parallel requests that the cached session still serves never wait on a refresh another request started', async () => {
+    const h = harness({ refreshMarginSeconds: 5 });
+    const first = await h.cache.getSession('k', request(), 60);
+    h.advance(900 - 400); // remaining 400: serves a 60 s need, not a 600 s one
+    h.failWith(() => new Promise(() => undefined)); // a refresh that never ends
+    const long = h.cache.getSession('k', request(), 600);
+    const short = await Promise.all(Array.from({ length: 10 }, () => h.cache.getSession('k', request(), 60)));
+    expect(short.every((r) => r === first)).toBe(true);
+    expect(h.calls).toHaveLength(2);
+    void long;
+  });
+
+  it('a session evicted while others were cached is assumed again, once, by parallel requests', async () => {
+    const h = harness({ maxEntries: 2 });
+    await h.cache.getSession('a', request(), 60); // ASIA1
+    await h.cache.getSession('b', request(), 60); // ASIA2
+    await h.cache.getSession('c', request(), 60); // ASIA3, evicts a
+    const again = await Promise.all(Array.from({ length: 50 }, () => h.cache.getSession('a', request(), 60)));
+    expect(h.calls).toHaveLength(4);
+    expect(new Set(again.map((r) => r.accessKeyId))).toEqual(new Set(['ASIA4']));
+    expect(h.cache.size).toBe(2);
+  });
+});

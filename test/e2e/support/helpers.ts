@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOG_CAPTURE_ENV, recordResponseSecrets } from '../../support/logScan.js';
 import type { StackState } from './stack.js';
 
 export interface ApiResponse<T = any> {
@@ -37,6 +38,8 @@ export async function api<T = any>(
   const text = await res.text();
   let body: unknown = text;
   try { body = JSON.parse(text); } catch { /* not JSON: keep the text for the assertion message */ }
+  // under `npm test`, every credential and signature the broker hands out is checked against the logs
+  if (process.env[LOG_CAPTURE_ENV]) recordResponseSecrets(body);
   return { status: res.status, headers: res.headers, body: body as T };
 }
 
@@ -133,7 +136,7 @@ export async function seed(stack: StackState, Bucket: string, Key: string, Body:
 export interface ExecResult { code: number; stdout: string; stderr: string }
 
 /** execFile that never throws on a non-zero exit: the exit code is the result. */
-export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: never } = {}): Promise<ExecResult> {
+export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
@@ -146,16 +149,26 @@ export function run(file: string, args: string[], options: { env?: NodeJS.Proces
   });
 }
 
-/** curl with `-s -o <file> -w %{http_code}`: returns the status and the exact response bytes. */
-export async function curl(args: string[]): Promise<{ status: number; body: Buffer }> {
+/** curl with `-sS -o <file> -D <file> -w %{http_code}`: returns the status, the final response's headers (lower-cased) and the exact body bytes. */
+export async function curl(args: string[]): Promise<{ status: number; body: Buffer; headers: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'sts-broker-e2e-curl-'));
   try {
     const out = join(dir, 'body');
-    const r = await run('curl', ['-sS', '-o', out, '-w', '%{http_code}', ...args]);
+    const head = join(dir, 'headers');
+    const r = await run('curl', ['-sS', '-o', out, '-D', head, '-w', '%{http_code}', ...args]);
     if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${r.stderr}`);
     let body: Buffer;
     try { body = readFileSync(out); } catch { body = Buffer.alloc(0); }
-    return { status: Number(r.stdout.trim()), body };
+    const headers: Record<string, string> = {};
+    let raw = '';
+    try { raw = readFileSync(head, 'utf8'); } catch { /* no headers written */ }
+    // with 100-continue there are several header blocks: keep the last one
+    const blocks = raw.split(/\r?\n\r?\n/).filter((b) => b.trim() !== '');
+    for (const line of (blocks.at(-1) ?? '').split(/\r?\n/).slice(1)) {
+      const i = line.indexOf(':');
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    return { status: Number(r.stdout.trim()), body, headers };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -170,3 +183,13 @@ export const randomBinary = (n: number): Buffer => randomBytes(n);
 
 /** A unique key suffix per test run (reruns on a reused stack never collide). */
 export const unique = (stack: StackState, name: string): string => `${stack.runId}-${randomBytes(3).toString('hex')}-${name}`;
+
+/** `sbk_<id>_<secret>` split at the first two "_" only (a base64url secret may itself contain "_"). */
+export function splitKey(key: string): { id: string; secret: string } {
+  const m = /^sbk_([A-Za-z0-9]+)_(.+)$/.exec(key);
+  if (!m) throw new Error('not an API key');
+  return { id: m[1]!, secret: m[2]! };
+}
+
+/** A well-formed key with a real id and a wrong secret: only the hash comparison can refuse it. */
+export const withWrongSecret = (key: string): string => `sbk_${splitKey(key).id}_${'A'.repeat(43)}`;

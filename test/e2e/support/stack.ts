@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey, type GeneratedApiKey } from '../../../src/auth/apiKey.js';
 import { repoRoot, startOffline, writeLocalConfig, type RunningOffline } from '../../../scripts/lib/offline.js';
+import { LOG_CAPTURE_ENV, recordSecrets } from '../../support/logScan.js';
 import { ensureLocalAws, LOCAL_AWS_SCRIPT, type LocalAws } from './localAws.js';
 
 /** Local AWS for the suite: not the `npm start` stack (7480/3310, sts-broker-local-aws). */
@@ -113,17 +114,26 @@ export async function globalSetup(): Promise<void> {
       ],
     });
 
+    // `npm test` (scripts/test-all) scans every captured log for secrets the run minted
+    // (test/support/logScan.ts): the broker's own log lines, as served by offline, take part.
+    const captureDir = process.env[LOG_CAPTURE_ENV];
+    const logFiles = [join(E2E_STACK_DIR, 'offline.log'), ...(captureDir ? [join(captureDir, 'e2e-offline.log')] : [])];
+    if (captureDir) {
+      recordSecrets(...Object.values(k).flatMap((g) => [g.key, g.key.slice(`sbk_${g.id}_`.length)]));
+      recordSecrets(env.BROKER_SECRET_ACCESS_KEY, env.OWNER_SECRET_ACCESS_KEY, env.ADMIN_SECRET_ACCESS_KEY);
+    }
+    for (const f of logFiles) writeFileSync(f, '', { flag: 'a' });
+
     log(`serverless-offline on 127.0.0.1:${E2E_HTTP_PORT} (esbuild first)`);
-    const logFile = join(E2E_STACK_DIR, 'offline.log');
-    writeFileSync(logFile, '');
     const offline = await startOffline({
       configFile,
       localAws: env,
       httpPort: E2E_HTTP_PORT,
       lambdaPort: E2E_LAMBDA_PORT,
-      onOutput: (chunk) => writeFileSync(logFile, chunk, { flag: 'a' }),
+      onOutput: (chunk) => { for (const f of logFiles) writeFileSync(f, chunk, { flag: 'a' }); },
     });
     state.offline = offline;
+    await assertBrokerHealthy(offline.url);
     log(`API serving ${offline.url}`);
 
     const stackState: StackState = {
@@ -202,9 +212,26 @@ function installExitHook(state: Running): void {
         });
       } catch { /* nothing more can be done while exiting */ }
     }
+    rmSync(E2E_STACK_DIR, { recursive: true, force: true }); // it holds API keys
   };
   state.exitHook = hook;
   process.once('exit', hook);
+}
+
+/**
+ * startOffline waits for GET /health to answer 200, but serverless-offline answers a handler that
+ * threw at cold start (an invalid config: the broker refusing to start) with 200 and a Lambda error
+ * body. Only `{ status: "ok" }` means the broker is up; anything else fails setup with its reason.
+ */
+async function assertBrokerHealthy(url: string): Promise<void> {
+  const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let body: { status?: unknown; configHash?: unknown; errorMessage?: unknown } = {};
+  try { body = JSON.parse(text) as typeof body; } catch { /* reported below */ }
+  if (res.status !== 200 || body.status !== 'ok' || typeof body.configHash !== 'string') {
+    const why = typeof body.errorMessage === 'string' ? body.errorMessage : `${res.status} ${text.slice(0, 500)}`;
+    throw new Error(`the broker did not start: GET /health answered ${why}`);
+  }
 }
 
 /** A stale server on our port would answer /health for some other config: refuse instead of testing it. */

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { auditIssuance } from '../broker/audit.js';
+import { multipartCall, multipartScope } from '../broker/multipartSession.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
+
+export const multipartAbortInput = z.strictObject({ key: relativeKey, uploadId });
+
+const multipartAbortOutput = z.object({ aborted: z.literal(true) });
+
+export const multipartAbortRoute: AuthenticatedRoute<z.infer<typeof multipartAbortInput>> = {
+  id: 'abortMultipartUpload',
+  method: 'POST',
+  path: '/v1/uploads/multipart/abort',
+  summary: 'Abort a multipart upload',
+  description:
+    'Aborts the upload with the caller\'s scoped write session; S3 frees its parts. An unknown, completed or already aborted uploadId is '
+    + '404 upload_not_found. (The partner\'s lifecycle rule aborts forgotten uploads after a day anyway.)',
+  auth: 'caller',
+  input: multipartAbortInput,
+  output: multipartAbortOutput,
+  noStore: true,
+  errors: {
+    '404': 'No such multipart upload for this key (upload_not_found)',
+    ...S3_CALL_ERRORS,
+  },
+  async handle(input, { deps, caller, requestId }) {
+    const { grant, scope, key } = multipartScope(deps, caller, input.key);
+    const { call, sessionName, expiresAt } = await multipartCall(deps, caller, grant, key);
+    await deps.multipart.abort({ ...call, uploadId: input.uploadId });
+    auditIssuance(deps.logger, {
+      requestId, caller, action: 'multipart:abort', scope, sessionName, expiresAt, cachedSession: true, details: { uploadId: input.uploadId },
+    });
+    return { aborted: true as const };
+  },
+};

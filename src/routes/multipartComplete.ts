@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { MAX_MULTIPART_PARTS } from '../aws/limits.js';
+import { auditIssuance } from '../broker/audit.js';
+import { checkCompletionList, checkUploadedParts, planForGrant } from '../broker/multipartPlan.js';
+import { multipartCall, multipartScope } from '../broker/multipartSession.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { multipartContentLength, partNumber, partSize, relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
+
+/** 10000 parts of `{"partNumber":10000,"etag":"\"<32 hex>\""}` are about 700 KB. */
+const COMPLETE_MAX_BODY_BYTES = 1024 * 1024;
+
+export const multipartCompleteInput = z.strictObject({
+  key: relativeKey,
+  uploadId,
+  contentLength: multipartContentLength.describe('the declaration sent at create, unchanged (the broker keeps no state)'),
+  partSize: partSize.describe('the partSize create returned, unchanged'),
+  parts: z.array(z.strictObject({
+    partNumber,
+    etag: z.string().min(1).max(256).describe('the ETag header the part\'s PUT answered with (quotes optional)'),
+  })).min(1).max(MAX_MULTIPART_PARTS).describe('every part 1..partCount exactly once, in any order'),
+});
+
+const multipartCompleteOutput = z.object({ key: z.string(), etag: z.string() });
+
+export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipartCompleteInput>> = {
+  id: 'completeMultipartUpload',
+  method: 'POST',
+  path: '/v1/uploads/multipart/complete',
+  summary: 'Complete a multipart upload after checking it against its declaration',
+  description:
+    'Besides DESIGN.md\'s { key, uploadId, parts }, the body repeats the declaration (contentLength, partSize), checked against the grant again. '
+    + 'Before CompleteMultipartUpload the broker reads S3\'s ListParts and refuses (400 upload_mismatch, naming every difference) unless the '
+    + 'uploaded parts are exactly 1..partCount, each of exactly its declared length, with the ETags sent here; the object can therefore never '
+    + 'exceed maxUploadBytes nor differ from the declaration. A refused completion leaves the upload open: upload the named parts again and retry. '
+    + 'An unknown, completed or aborted uploadId is 404 upload_not_found.',
+  auth: 'caller',
+  input: multipartCompleteInput,
+  output: multipartCompleteOutput,
+  noStore: true,
+  maxBodyBytes: COMPLETE_MAX_BODY_BYTES,
+  errors: {
+    '400': 'Invalid request (invalid_request, invalid_key), or the uploaded parts differ from the declaration (upload_mismatch)',
+    '404': 'No such multipart upload for this key (upload_not_found)',
+    ...S3_CALL_ERRORS,
+  },
+  async handle(input, { deps, caller, requestId }) {
+    const { grant, scope, key } = multipartScope(deps, caller, input.key);
+    const plan = planForGrant(grant, input);
+    checkCompletionList(plan, input.parts);
+    const { call, sessionName, expiresAt } = await multipartCall(deps, caller, grant, key);
+    const uploaded = await deps.multipart.listParts({ ...call, uploadId: input.uploadId });
+    checkUploadedParts(plan, input.parts, uploaded);
+    // S3's own ETags, now known equal to the client's: if a part were replaced after ListParts, its
+    // ETag would change and S3 would refuse the completion (InvalidPart), so the check cannot be raced.
+    const { etag } = await deps.multipart.complete({
+      ...call, uploadId: input.uploadId, parts: uploaded.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+    });
+    auditIssuance(deps.logger, {
+      requestId, caller, action: 'multipart:complete', scope, sessionName, expiresAt, cachedSession: true,
+      details: { uploadId: input.uploadId, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
+    });
+    return { key, etag };
+  },
+};

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { auditIssuance } from '../broker/audit.js';
+import { planForGrant } from '../broker/multipartPlan.js';
+import { multipartCall, multipartScope } from '../broker/multipartSession.js';
+import { assertContentTypeAllowed } from '../broker/uploadRules.js';
+import type { AuthenticatedRoute } from '../http/route.js';
+import { contentType, multipartContentLength, partSize, relativeKey, S3_CALL_ERRORS } from './schemas.js';
+
+export const multipartCreateInput = z.strictObject({
+  key: relativeKey,
+  contentType,
+  contentLength: multipartContentLength,
+  partSize: partSize.optional().describe('bytes per part (all but the last); default 8 MiB, or the smallest that keeps the upload within 10000 parts'),
+});
+
+const multipartCreateOutput = z.object({
+  uploadId: z.string(),
+  key: z.string().describe('the full key'),
+  partSize: z.number().int().describe('bytes per part; send it back with contentLength on every later call'),
+  partCount: z.number().int().describe('parts 1..partCount; the last holds the remainder'),
+});
+
+export const multipartCreateRoute: AuthenticatedRoute<z.infer<typeof multipartCreateInput>> = {
+  id: 'createMultipartUpload',
+  method: 'POST',
+  path: '/v1/uploads/multipart',
+  summary: 'Start a multipart upload for one object key',
+  description:
+    'Declares the whole object (size, Content-Type) and starts an S3 multipart upload with the caller\'s scoped write session. '
+    + 'The size must fit the grant\'s maxUploadBytes and the Content-Type its contentTypes. The broker keeps no state: the client sends '
+    + 'contentLength and partSize back with every later call (parts, complete), where they are checked again, so the finished object can only '
+    + 'have exactly the declared size. S3\'s rules: at most 10000 parts of 5 MiB to 5 GiB, only the last smaller.',
+  auth: 'caller',
+  input: multipartCreateInput,
+  output: multipartCreateOutput,
+  noStore: true,
+  errors: S3_CALL_ERRORS,
+  async handle(input, { deps, caller, requestId }) {
+    const { grant, scope, key } = multipartScope(deps, caller, input.key);
+    const type = assertContentTypeAllowed(grant, input.contentType);
+    const plan = planForGrant(grant, input);
+    const { call, sessionName, expiresAt } = await multipartCall(deps, caller, grant, key);
+    const { uploadId } = await deps.multipart.create({ ...call, contentType: type });
+    auditIssuance(deps.logger, {
+      requestId, caller, action: 'multipart:create', scope, sessionName, expiresAt, cachedSession: true,
+      details: { uploadId, contentType: type, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
+    });
+    return { uploadId, key, partSize: plan.partSize, partCount: plan.partCount };
+  },
+};
