@@ -4,6 +4,8 @@
  * to start with the bad field named (STYLE.md 6).
  */
 import { MAX_OBJECT_KEY_BYTES } from '../aws/limits.js';
+import { partitionOf } from '../aws/partition.js';
+import { buildSessionPolicy } from '../policy/sessionPolicy.js';
 import { pathRuleViolation, utf8Bytes } from '../keys/objectKey.js';
 import type { BrokerConfig, ClientConfig, JwtClientConfig, PartnerConfig } from './schema.js';
 
@@ -41,7 +43,23 @@ export function crossChecks(config: BrokerConfig): ConfigIssue[] {
     ...clients.flatMap((c) => prefixIssues(c)),
     ...clients.flatMap((c) => (c.client.jwt ? jwtUrlIssues(c, c.client.jwt, config.allowInsecureLoopbackHttp) : [])),
     ...clients.flatMap((c) => clientDurationIssues(c)),
+    ...clients.flatMap((c) => widestPolicyIssues(c)),
   ];
+}
+
+/**
+ * A grant whose widest session policy (all its actions, `${sub}` at its longest) exceeds STS's
+ * limit could never vend whole-grant credentials: refuse it at start, not on every request.
+ */
+function widestPolicyIssues({ path, partner, client }: ClientAt): ConfigIssue[] {
+  if (prefixIssues({ path, partner, client }).length > 0) return [];
+  const prefix = client.prefix.replaceAll(SUB, 'x'.repeat(MAX_SUBJECT_SEGMENT));
+  try {
+    buildSessionPolicy({ partition: partitionOf(partner.roleArn), bucket: partner.bucket, prefix, actions: client.actions });
+    return [];
+  } catch (err) {
+    return [{ path: `${path}.prefix`, message: `too long: ${(err as Error).message}` }];
+  }
 }
 
 /** Key ids and hashes are global: a key must identify exactly one client. */

@@ -18,14 +18,13 @@ export function toBrokerError(err: unknown): BrokerError {
   return new InternalError('internal error', { cause: err });
 }
 
-/** "body.contentLength: Invalid input: expected number, received string; body.foo: unrecognized key" */
+/** "body.contentLength: Invalid input: expected number, received string; body: Unrecognized key: \"foo\"" */
 export function describeZodError(err: ZodError, root = 'body'): string {
   return err.issues
     .slice(0, 5)
     .map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? `: ${issue.keys.join(', ')}` : '';
       const path = [root, ...issue.path.map(String)].join('.');
-      return `${path}: ${issue.message}${keys}`;
+      return `${path}: ${issue.message}`;
     })
     .join('; ');
 }

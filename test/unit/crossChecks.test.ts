@@ -177,3 +177,17 @@ describe('crossChecks', () => {
     ]);
   });
 });
+
+describe('a grant whose widest session policy cannot fit STS\'s limit', () => {
+  it('is refused at start, naming the prefix, instead of failing every whole-grant request', async () => {
+    const { parseConfig } = await import('../../src/config/load.js');
+    const { configYaml } = await import('../support/configFixture.js');
+    const { ConfigError } = await import('../../src/errors.js');
+    const longPrefix = `${'a'.repeat(600)}/`;
+    const yaml = configYaml({ partners: { acme: { clients: { backend: { prefix: longPrefix } } } } });
+    expect(() => parseConfig(yaml, 'long.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(yaml, 'long.yaml')).toThrow(/partners\.acme\.clients\.backend\.prefix: too long: the session policy is \d+ characters; STS allows at most 2048/);
+    const fits = configYaml({ partners: { acme: { clients: { backend: { prefix: `${'a'.repeat(200)}/` } } } } });
+    expect(() => parseConfig(fits, 'fits.yaml')).not.toThrow();
+  });
+});

@@ -106,8 +106,8 @@ describe('a partner\'s key never reaches another partner', () => {
   });
 
   it.each<[string, Record<string, unknown>, number, string, string]>([
-    ['naming globex\'s bucket', { bucket: 'globex-bucket' }, 400, 'invalid_request', 'body: Unrecognized key: "bucket": bucket'],
-    ['naming a role', { roleArn: 'arn:aws:iam::222222222222:role/Role-G' }, 400, 'invalid_request', 'body: Unrecognized key: "roleArn": roleArn'],
+    ['naming globex\'s bucket', { bucket: 'globex-bucket' }, 400, 'invalid_request', 'body: Unrecognized key: "bucket"'],
+    ['naming a role', { roleArn: 'arn:aws:iam::222222222222:role/Role-G' }, 400, 'invalid_request', 'body: Unrecognized key: "roleArn"'],
     ['narrowing to ../globex/', { prefix: '../globex/' }, 400, 'invalid_key', 'prefix must not contain "." or ".." segments'],
     ['narrowing to *', { prefix: '*' }, 400, 'invalid_key', 'prefix must end with "/"'],
     ['narrowing to */', { prefix: '*/' }, 400, 'invalid_key', 'prefix must not contain "*", "?" or "$" (IAM wildcards and variables: the Polaris CVE-2026-42810 class)'],
