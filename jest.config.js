@@ -33,5 +33,15 @@ export default {
       globalSetup: '<rootDir>/test/e2e/support/globalSetup.mjs',
       globalTeardown: '<rootDir>/test/e2e/support/globalTeardown.mjs',
     },
+    {
+      ...shared,
+      displayName: 'slow',
+      roots: ['<rootDir>/test/slow'],
+      testMatch: ['**/*.test.ts'],
+      // the gateway's shortest session is 900 s: expiry is proven by waiting for it (~15.5 min)
+      testTimeout: 20 * 60_000,
+      globalSetup: '<rootDir>/test/e2e/support/globalSetup.mjs',
+      globalTeardown: '<rootDir>/test/e2e/support/globalTeardown.mjs',
+    },
   ],
 };

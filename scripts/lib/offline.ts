@@ -110,7 +110,7 @@ export interface LocalPartner { name: string; roleArn: string; bucket: string; p
 /** A broker config for local AWS: one API-key client per partner, plus extra YAML per client. */
 export function writeLocalConfig(path: string, options: {
   region: string;
-  partners: Array<LocalPartner & { clients: Record<string, { sha256: string; keyId: string; actions?: string[]; prefix?: string; maxUploadBytes?: number; contentTypes?: string[] }> }>;
+  partners: Array<LocalPartner & { clients: Record<string, { sha256: string; keyId: string; actions?: string[]; prefix?: string; maxUploadBytes?: number; contentTypes?: string[]; maxDurationSeconds?: number }> }>;
   extraClientsYaml?: Record<string, string>;
 }): void {
   const lines = ['# generated for local AWS: do not deploy', 'allowInsecureLoopbackHttp: true', 'partners:'];
@@ -125,6 +125,7 @@ export function writeLocalConfig(path: string, options: {
         `        maxUploadBytes: ${c.maxUploadBytes ?? 10 * 1024 * 1024}`,
         `        contentTypes: ${JSON.stringify(c.contentTypes ?? ['text/plain', 'application/octet-stream', 'image/png', 'application/pdf'])}`,
       );
+      if (c.maxDurationSeconds !== undefined) lines.push(`        maxDurationSeconds: ${c.maxDurationSeconds}`);
     }
     if (options.extraClientsYaml?.[p.name]) lines.push(options.extraClientsYaml[p.name]!);
   }

@@ -34,7 +34,8 @@ export const DEFAULT_STATE_FILE = join(E2E_STACK_DIR, 'state.json');
 
 /** API keys (full `sbk_…` strings) by partner and client. */
 export interface StackKeys {
-  acme: { backend: string; reader: string; small: string };
+  /** `short`: sessions capped at 900 s, for the slow expiry suite (test/slow). */
+  acme: { backend: string; reader: string; small: string; short: string };
   /** Same bucket and role as acme, sibling prefix `acme2/`: the classic prefix-isolation trap. */
   acme2: { backend: string };
   globex: { backend: string };
@@ -88,7 +89,7 @@ export async function globalSetup(): Promise<void> {
 
     const key = (): GeneratedApiKey => generateApiKey();
     const k = {
-      acmeBackend: key(), acmeReader: key(), acmeSmall: key(), acme2Backend: key(), globexBackend: key(),
+      acmeBackend: key(), acmeReader: key(), acmeSmall: key(), acmeShort: key(), acme2Backend: key(), globexBackend: key(),
     };
     const entry = (g: GeneratedApiKey) => ({ keyId: g.id, sha256: g.sha256 });
     const configFile = join(E2E_STACK_DIR, 'broker.e2e.yaml');
@@ -101,6 +102,7 @@ export async function globalSetup(): Promise<void> {
             backend: { ...entry(k.acmeBackend), actions: ['read', 'write', 'list', 'delete'] },
             reader: { ...entry(k.acmeReader), actions: ['read', 'list'] },
             small: { ...entry(k.acmeSmall), maxUploadBytes: 1024, contentTypes: ['text/plain'] },
+            short: { ...entry(k.acmeShort), maxDurationSeconds: 900 },
           },
         },
         {
@@ -139,7 +141,7 @@ export async function globalSetup(): Promise<void> {
     const stackState: StackState = {
       url: offline.url,
       keys: {
-        acme: { backend: k.acmeBackend.key, reader: k.acmeReader.key, small: k.acmeSmall.key },
+        acme: { backend: k.acmeBackend.key, reader: k.acmeReader.key, small: k.acmeSmall.key, short: k.acmeShort.key },
         acme2: { backend: k.acme2Backend.key },
         globex: { backend: k.globexBackend.key },
       },
