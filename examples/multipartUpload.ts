@@ -155,7 +155,7 @@ async function putPart(options: UploadOptions, state: UploadState, first: PartUr
     if (attempt > 1) {
       await sleep(Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random()));
       // a URL that is about to expire, or that S3 refused, is signed again
-      if (Date.parse(part.expiresAt) - Date.now() < 30_000 || isForbidden(lastError)) [part] = await partUrls(options, state, [part.partNumber]) as [PartUrl];
+      if (Date.parse(part.expiresAt) - Date.now() < 30_000 || isForbidden(lastError)) part = (await partUrls(options, state, [part.partNumber]))[0] ?? part;
     }
     try {
       const res = await doFetch(part.url, { method: 'PUT', headers: part.headers, body });

@@ -1,6 +1,6 @@
 import { lambdaHandler } from '../src/http/lambdaHandler.js';
 import { healthRoute } from '../src/routes/health.js';
-import { coldStart, noPresigner } from '../src/wiring.js';
+import { coldStartWithoutAws } from '../src/wiringCore.js';
 
-const deps = coldStart({ presigner: noPresigner });
+const deps = coldStartWithoutAws();
 export const handler = lambdaHandler(healthRoute, () => deps);

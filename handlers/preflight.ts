@@ -1,5 +1,5 @@
 import { preflightHandler } from '../src/http/preflight.js';
-import { coldStart, noPresigner } from '../src/wiring.js';
+import { coldStartWithoutAws } from '../src/wiringCore.js';
 
-const deps = coldStart({ presigner: noPresigner });
+const deps = coldStartWithoutAws();
 export const handler = preflightHandler(() => deps);

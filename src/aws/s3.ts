@@ -147,6 +147,10 @@ export function clientConfig(target: PresignBase['target'], credentials: Presign
     defaultsMode: 'standard',
     retryMode: 'standard',
     maxAttempts: 1,
+    // Without a custom endpoint (i.e. on AWS) every new client would otherwise look for
+    // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and `endpoint_url` in ~/.aws files at its first
+    // presign: the endpoint comes from the broker's config only (BROKER_S3_ENDPOINT, s3Endpoint).
+    ignoreConfiguredEndpointUrls: true,
   };
 }
 

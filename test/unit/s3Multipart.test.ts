@@ -9,9 +9,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mapS3Error, S3MultipartStore } from '../../src/aws/s3Multipart.js';
+import { mapS3Error, multipartEtag, S3MultipartStore } from '../../src/aws/s3Multipart.js';
 import {
   S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
 } from '../../src/errors.js';
@@ -81,6 +82,18 @@ describe('S3MultipartStore (mocked SDK): exact command inputs', () => {
       Bucket: 'partner-bucket', Key: 'acme/big.bin', UploadId: '2~abc',
       MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"a"' }, { PartNumber: 2, ETag: '"b"' }, { PartNumber: 3, ETag: '"c"' }] },
     });
+  });
+
+  it('complete answered without an ETag (Ceph RGW 16: <ETag></ETag>): the multipart ETag computed from the parts, not an error', async () => {
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '' });
+    const md5 = (text: string) => createHash('md5').update(text).digest();
+    const parts = [{ partNumber: 1, etag: `"${md5('one').toString('hex')}"` }, { partNumber: 2, etag: `"${md5('two').toString('hex')}"` }];
+    const expected = `"${createHash('md5').update(Buffer.concat([md5('one'), md5('two')])).digest('hex')}-2"`;
+    await expect(store().complete({ ...call(), uploadId: '2~abc', parts })).resolves.toEqual({ etag: expected });
+    expect(multipartEtag(parts.map((p) => p.etag))).toBe(expected);
+    // no rule applies to ETags that are not plain MD5s (SSE-KMS, SSE-C)
+    expect(multipartEtag(['"not-an-md5"'])).toBe('');
+    expect(multipartEtag([])).toBe('');
   });
 
   it('abort: Bucket, Key and UploadId', async () => {

@@ -49,6 +49,21 @@ describe('S3Presigner.presignPut', () => {
     expect(`${parsed.origin}${parsed.pathname}`).toBe('https://partner-bucket.s3.ap-northeast-1.amazonaws.com/acme/reports/q1%202026.pdf');
   });
 
+  it('ignores endpoint URLs configured in the environment: the endpoint comes from the broker config only', async () => {
+    const saved = { s3: process.env.AWS_ENDPOINT_URL_S3, all: process.env.AWS_ENDPOINT_URL };
+    process.env.AWS_ENDPOINT_URL_S3 = 'http://attacker.example:9000';
+    process.env.AWS_ENDPOINT_URL = 'http://attacker.example:9001';
+    try {
+      const { url } = await new S3Presigner().presignPut({ ...input, target: aws });
+      expect(new URL(url).origin).toBe('https://partner-bucket.s3.ap-northeast-1.amazonaws.com');
+    } finally {
+      for (const [name, value] of [['AWS_ENDPOINT_URL_S3', saved.s3], ['AWS_ENDPOINT_URL', saved.all]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('signs each call with its own credentials (no client or credential reuse across calls)', async () => {
     const presigner = new S3Presigner();
     const other: TemporaryCredentials = { ...credentials, accessKeyId: 'ASIAOTHERSESSION', sessionToken: 'other-token' };

@@ -99,7 +99,8 @@ export async function globalSetup(): Promise<void> {
         {
           name: 'acme', roleArn: need(env, 'PARTNER_ROLE_ARN'), bucket: need(env, 'PARTNER_BUCKET'), prefix: 'acme/',
           clients: {
-            backend: { ...entry(k.acmeBackend), actions: ['read', 'write', 'list', 'delete'] },
+            // 64 MiB: room for the 20 MiB multipart upload (test/e2e/multipart.test.ts)
+            backend: { ...entry(k.acmeBackend), actions: ['read', 'write', 'list', 'delete'], maxUploadBytes: 64 * 1024 * 1024 },
             reader: { ...entry(k.acmeReader), actions: ['read', 'list'] },
             small: { ...entry(k.acmeSmall), maxUploadBytes: 1024, contentTypes: ['text/plain'] },
             short: { ...entry(k.acmeShort), maxDurationSeconds: 900 },

@@ -1,0 +1,213 @@
+/**
+ * bin/sts-broker-credentials, run as the AWS CLI runs a credential_process (a child process; stdout
+ * is the credentials, anything else a failure), against a loopback server that imitates the broker:
+ * its configuration sources, the request it sends, and a clear stderr line and a non-zero exit for
+ * every failure, never with the API key in it.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { recordSecrets } from '../support/logScan.js';
+
+const HELPER = fileURLToPath(new URL('../../bin/sts-broker-credentials', import.meta.url));
+const KEY = `sbk_helperk1_${'Zk9'.repeat(15)}`;
+const CREDENTIALS = {
+  Version: 1,
+  AccessKeyId: 'ASIAHELPEREXAMPLE',
+  SecretAccessKey: 'helper-secret-access-key-0123456789',
+  SessionToken: 'helper-session-token-0123456789abcdef',
+  Expiration: '2030-01-01T00:15:00.000Z',
+};
+
+let server: Server;
+let base: string;
+let dir: string;
+let keyFile: string;
+let seen: Array<{ path: string; headers: IncomingMessage['headers'] }>;
+/** How the fake broker answers the next requests. */
+let answer: (req: IncomingMessage, res: ServerResponse) => void;
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+};
+/** Like the broker: the process-format credentials for the right key, 401 in the one error shape otherwise. */
+const brokerLike = (req: IncomingMessage, res: ServerResponse) => {
+  if (req.headers['x-api-key'] !== KEY) {
+    json(res, 401, { error: { code: 'unauthenticated', message: 'missing, malformed or unknown credentials', requestId: 'req-401' } });
+    return;
+  }
+  json(res, 200, CREDENTIALS);
+};
+
+beforeAll(async () => {
+  // the end-of-run log check (scripts/check-logs.ts) proves none of these reached a log
+  recordSecrets(KEY, CREDENTIALS.SecretAccessKey, CREDENTIALS.SessionToken);
+  server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers });
+    answer(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dir = mkdtempSync(join(tmpdir(), 'sts-broker-helper-'));
+  keyFile = join(dir, 'key');
+  writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+});
+beforeEach(() => {
+  seen = [];
+  answer = brokerLike;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** Runs the helper with only these variables (plus PATH), as a credential_process would. */
+function helper(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [HELPER, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A failure: non-zero exit, nothing on stdout, one line on stderr containing `message`, and never the key. */
+function expectFailure(run: Run, message: string, code = 1) {
+  expect({ code: run.code, stdout: run.stdout }).toEqual({ code, stdout: '' });
+  expect(run.stderr).toMatch(/^sts-broker-credentials: [^\n]+\n$/);
+  expect(run.stderr).toContain(message);
+  expect(run.stderr).not.toContain(KEY);
+  expect(run.stderr).not.toContain(KEY.slice(13));
+}
+
+describe('sts-broker-credentials: success', () => {
+  it('STS_BROKER_URL + STS_BROKER_API_KEY: GETs /v1/credentials/process with X-Api-Key and prints the credential_process JSON', async () => {
+    const run = await helper([], { STS_BROKER_URL: base, STS_BROKER_API_KEY: KEY });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual(CREDENTIALS);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.path).toBe('/v1/credentials/process');
+    expect(seen[0]!.headers['x-api-key']).toBe(KEY);
+    expect(seen[0]!.headers.authorization).toBeUndefined();
+  });
+
+  it('--url, --key-file (trailing newline trimmed) and the narrowing flags become the query string', async () => {
+    const run = await helper(['--url', base, '--key-file', keyFile, '--actions', 'read,list', '--prefix', 'reports/2026/', '--duration', '900']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(CREDENTIALS);
+    expect(seen[0]!.path).toBe('/v1/credentials/process?actions=read%2Clist&prefix=reports%2F2026%2F&durationSeconds=900');
+  });
+
+  it('STS_BROKER_API_KEY_FILE, and --flag=value syntax', async () => {
+    const run = await helper([`--url=${base}`, '--duration=1800'], { STS_BROKER_API_KEY_FILE: keyFile });
+    expect(run.code).toBe(0);
+    expect(seen[0]!.path).toBe('/v1/credentials/process?durationSeconds=1800');
+  });
+
+  it('keeps a base path (an API stage) and ignores a trailing slash', async () => {
+    const run = await helper(['--url', `${base}/prod/`, '--key-file', keyFile]);
+    expect(run.code).toBe(0);
+    expect(seen[0]!.path).toBe('/prod/v1/credentials/process');
+  });
+
+  it('prints only the credential_process fields', async () => {
+    answer = (_req, res) => json(res, 200, { ...CREDENTIALS, Extra: 'x' });
+    const run = await helper(['--url', base, '--key-file', keyFile]);
+    expect(JSON.parse(run.stdout)).toEqual(CREDENTIALS);
+  });
+
+  it('--help prints the usage and exits 0 without calling the broker', async () => {
+    const run = await helper(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: sts-broker-credentials');
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('sts-broker-credentials: every failure is a clear stderr line and a non-zero exit', () => {
+  it('the broker\'s refusal: status, code, message and request id', async () => {
+    const run = await helper(['--url', base], { STS_BROKER_API_KEY: `sbk_helperk1_${'x'.repeat(45)}` });
+    expectFailure(run, 'the broker refused: HTTP 401 unauthenticated: missing, malformed or unknown credentials (request id req-401)');
+  });
+
+  it('a 403 outside the grant', async () => {
+    answer = (_req, res) => json(res, 403, { error: { code: 'outside_grant', message: 'action outside the grant: delete (granted: read, list)', requestId: 'r2' } });
+    expectFailure(await helper(['--url', base, '--key-file', keyFile, '--actions', 'delete']), 'HTTP 403 outside_grant: action outside the grant: delete');
+  });
+
+  it('API Gateway\'s own bodies (throttling)', async () => {
+    answer = (_req, res) => json(res, 429, { message: 'Too Many Requests' });
+    expectFailure(await helper(['--url', base, '--key-file', keyFile]), 'the broker answered HTTP 429: Too Many Requests');
+  });
+
+  it('a 5xx without a JSON body', async () => {
+    answer = (_req, res) => { res.writeHead(502, { 'content-type': 'text/html' }); res.end('<html>Bad Gateway</html>'); };
+    expectFailure(await helper(['--url', base, '--key-file', keyFile]), 'the broker answered HTTP 502: <html>Bad Gateway</html>');
+  });
+
+  it('a refusal that echoes the key is redacted', async () => {
+    answer = (req, res) => json(res, 400, { error: { code: 'invalid_request', message: `bad ${String(req.headers['x-api-key'])}`, requestId: 'r3' } });
+    const run = await helper(['--url', base, '--key-file', keyFile]);
+    expectFailure(run, 'HTTP 400 invalid_request: bad [redacted]');
+  });
+
+  it.each([
+    ['not JSON', (res: ServerResponse) => { res.writeHead(200); res.end('<html>'); }, 'the broker\'s answer is not valid JSON'],
+    ['JSON without a SessionToken', (res: ServerResponse) => json(res, 200, { ...CREDENTIALS, SessionToken: undefined }), 'not in the credential_process format (missing SessionToken)'],
+    ['the wrong Version', (res: ServerResponse) => json(res, 200, { ...CREDENTIALS, Version: 2 }), 'not in the credential_process format (Version is not 1)'],
+    ['an unreadable Expiration', (res: ServerResponse) => json(res, 200, { ...CREDENTIALS, Expiration: 'soon' }), 'not in the credential_process format (missing a valid Expiration)'],
+  ])('an unusable 200: %s', async (_label, respond, message) => {
+    answer = (_req, res) => respond(res);
+    expectFailure(await helper(['--url', base, '--key-file', keyFile]), message);
+  });
+
+  it('nothing listening', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    expectFailure(await helper(['--url', `http://127.0.0.1:${port}`, '--key-file', keyFile]), `could not reach the broker at http://127.0.0.1:${port}: ECONNREFUSED`);
+  });
+
+  it('a broker that never answers, within --timeout', async () => {
+    answer = () => { /* silence */ };
+    const started = Date.now();
+    const run = await helper(['--url', base, '--key-file', keyFile, '--timeout', '0.5']);
+    expectFailure(run, `no answer from the broker at ${base} within 0.5 s`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it.each([
+    ['no URL', [], { STS_BROKER_API_KEY: KEY }, 'no broker URL: pass --url or set STS_BROKER_URL'],
+    ['no key', ['--url', 'https://broker.example'], {}, 'no API key: pass --key-file, or set STS_BROKER_API_KEY_FILE or STS_BROKER_API_KEY'],
+    ['both key variables', ['--url', 'https://broker.example'], { STS_BROKER_API_KEY: KEY, STS_BROKER_API_KEY_FILE: '/x' }, 'both STS_BROKER_API_KEY and STS_BROKER_API_KEY_FILE are set'],
+    ['a missing key file', ['--url', 'https://broker.example', '--key-file', '/nonexistent/key'], {}, 'cannot read the API key file /nonexistent/key: ENOENT'],
+    ['plain http off loopback', ['--url', 'http://broker.example', '--key-file', '/x'], {}, 'refusing to send the API key to http://broker.example: use https'],
+    ['credentials in the URL', ['--url', 'https://u:p@broker.example', '--key-file', '/x'], {}, 'must not carry credentials, a query or a fragment'],
+    ['an invalid URL', ['--url', 'broker'], {}, 'the broker URL is not a valid URL: "broker"'],
+    ['an unknown flag', ['--key', KEY], {}, 'unknown argument "--key" (see --help)'],
+    ['a flag without its value', ['--url'], {}, '--url needs a value'],
+    ['a non-numeric duration', ['--url', 'https://broker.example', '--duration', '15m'], { STS_BROKER_API_KEY: KEY }, '--duration must be a whole number of seconds (got "15m")'],
+  ])('configuration: %s (exit 2, no request)', async (_label, args, env, message) => {
+    expectFailure(await helper(args, env), message, 2);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('an empty or multi-line key file', async () => {
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    expectFailure(await helper(['--url', base, '--key-file', empty]), `the API key file ${empty} is empty`, 2);
+    const twoLines = join(dir, 'two');
+    writeFileSync(twoLines, `${KEY}\nsecond line\n`);
+    expectFailure(await helper(['--url', base, '--key-file', twoLines]), 'does not hold a single-line API key', 2);
+    expect(seen).toHaveLength(0);
+  });
+});
