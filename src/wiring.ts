@@ -15,6 +15,7 @@ export { allCorsOrigins, noIssuer, noMultipart, noPresigner } from './wiringCore
 export function coldStart(options: { presigner: Presigner; multipart?: MultipartStore; env?: Record<string, string | undefined> }): BrokerDeps {
   return wire({
     ...options,
-    issuer: (settings) => new StsCredentialIssuer({ timeoutMs: settings.BROKER_STS_TIMEOUT_MS, maxAttempts: settings.BROKER_STS_MAX_ATTEMPTS }),
+    // the issuer logs each STS failure's code, status and STS request id (never credentials)
+    issuer: (settings, logger) => new StsCredentialIssuer({ timeoutMs: settings.BROKER_STS_TIMEOUT_MS, maxAttempts: settings.BROKER_STS_MAX_ATTEMPTS, logger }),
   });
 }

@@ -12,7 +12,7 @@ import type { BrokerConfig } from './config/schema.js';
 import { readSettings, type Settings } from './config/settings.js';
 import { InternalError } from './errors.js';
 import { ConfigGrantStore } from './grants/grantStore.js';
-import { createLogger } from './http/logger.js';
+import { createLogger, type Logger } from './http/logger.js';
 import type { CredentialIssuer, MultipartStore, Presigner } from './ports.js';
 
 /** Clock skew tolerated on JWT exp/nbf. */
@@ -43,7 +43,7 @@ export interface WireOptions {
   presigner: Presigner;
   multipart?: MultipartStore;
   /** Builds the STS issuer from the validated settings (see ../wiring.ts). */
-  issuer: (settings: Settings) => CredentialIssuer;
+  issuer: (settings: Settings, logger: Logger) => CredentialIssuer;
   env?: Record<string, string | undefined>;
 }
 
@@ -55,7 +55,7 @@ export function wire(options: WireOptions): BrokerDeps {
     const config = loadConfigFile(settings.BROKER_CONFIG);
     const store = new ConfigGrantStore(config);
     const clock = Date.now;
-    const issuer = options.issuer(settings);
+    const issuer = options.issuer(settings, logger);
     return {
       store,
       issuer,

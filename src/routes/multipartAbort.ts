@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
 import { multipartCall, multipartScope } from '../broker/multipartSession.js';
 import type { AuthenticatedRoute } from '../http/route.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_MULTIPART_PARTS } from '../aws/limits.js';
 import { auditIssuance } from '../broker/audit.js';
 import { checkCompletionList, checkUploadedParts, planForGrant } from '../broker/multipartPlan.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
 import { planForGrant } from '../broker/multipartPlan.js';
 import { multipartCall, multipartScope } from '../broker/multipartSession.js';

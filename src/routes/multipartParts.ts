@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
 import { checkPartNumbers, MAX_PART_URLS_PER_CALL, partLength, planForGrant } from '../broker/multipartPlan.js';
 import { multipartScope } from '../broker/multipartSession.js';
