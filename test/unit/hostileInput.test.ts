@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serve, type Handler, type TestServer } from '../support/loopbackServer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -136,27 +135,6 @@ describe('a partner\'s key never reaches another partner', () => {
 
 // ---- JWTs, with a real verifier --------------------------------------------------------------
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-interface TestServer { url: string; requests: () => number; close: () => Promise<void> }
-
-async function serve(handler: Handler): Promise<TestServer> {
-  let count = 0;
-  const server: Server = createServer((req, res) => {
-    count += 1;
-    res.on('error', () => undefined);
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => count,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 const jsonHandler = (body: unknown): Handler => (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)); };
 

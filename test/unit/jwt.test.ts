@@ -3,8 +3,8 @@
  * hostile matrix of DESIGN.md security invariant 3. Every refusal asserts the class and message.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serve, type Handler, type TestServer } from '../support/loopbackServer.js';
 import {
   base64url,
   exportJWK,
@@ -22,35 +22,6 @@ import { JwksUnavailableError, UnauthenticatedError } from '../../src/errors.js'
 import { caught, fakeStore, jwtClient } from './support/authFakes.js';
 
 const JWKS_TIMEOUT_MS = 400;
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** A loopback http server that counts the requests it receives. */
-interface TestServer {
-  url: string;
-  requests: () => number;
-  close: () => Promise<void>;
-}
-
-async function serve(handler: Handler): Promise<TestServer> {
-  let count = 0;
-  const server: Server = createServer((req, res) => {
-    count += 1;
-    // A client that aborts mid-body makes writes fail; that is the point of some tests.
-    res.on('error', () => undefined);
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => count,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 const json = (body: unknown): Handler => (_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
