@@ -11,54 +11,25 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { get, outcome, ownerSees, randomBinary, run, s3WithVended, seed, unique, vend, withWrongSecret, type ExecResult } from './support/helpers.js';
+import { awsCliSandbox, get, outcome, ownerSees, randomBinary, s3WithVended, seed, unique, vend, withWrongSecret, type AwsCliSandbox } from './support/helpers.js';
 import { readStack, type StackState } from './support/stack.js';
 
 let stack: StackState;
 let dir: string;
-let emptyFile: string;
+let cli: AwsCliSandbox;
 
 beforeAll(async () => {
   stack = readStack();
-  dir = mkdtempSync(join(tmpdir(), 'sts-broker-e2e-cli-'));
-  emptyFile = join(dir, 'empty');
-  writeFileSync(emptyFile, '');
+  cli = await awsCliSandbox(stack, 'cli');
+  dir = cli.dir;
   // `aws s3 ls` also exits non-zero when nothing matches: seed acme2/ so its failure there can only be a denial
   await seed(stack, stack.bucket, `acme2/${unique(stack, 'cli-seed.txt')}`);
-  const version = await run('aws', ['--version']).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
-  if (version.code !== 0) {
-    throw new Error(`the AWS CLI is required for this suite but \`aws --version\` failed (${version.stderr.trim()}): install it with \`apt-get install awscli\``);
-  }
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => cli.cleanup());
 
-/**
- * The child's environment: the parent's minus every AWS_* variable, static keys explicitly empty,
- * and config files that hold only what the test wrote (no ~/.aws leaks in either direction).
- */
-function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  return {
-    ...base,
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-    AWS_SESSION_TOKEN: '',
-    AWS_SECURITY_TOKEN: '',
-    AWS_SHARED_CREDENTIALS_FILE: emptyFile,
-    AWS_CONFIG_FILE: emptyFile,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    // LOCAL-AWS.md quirk 5: the gateway refuses flexible-checksum streaming uploads (newer botocore defaults to them)
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
-    ...extra,
-  };
-}
 
-const aws = (env: NodeJS.ProcessEnv, args: string[]): Promise<ExecResult> =>
-  run('aws', ['--endpoint-url', stack.endpoint, '--region', 'us-east-1', ...args], { env, timeoutMs: 90_000 });
 
 /** cp in, ls shows it, the bytes are right, cp to other/ fails and stores nothing. */
 async function exerciseCli(env: NodeJS.ProcessEnv, label: string): Promise<void> {
@@ -67,10 +38,10 @@ async function exerciseCli(env: NodeJS.ProcessEnv, label: string): Promise<void>
   const local = join(dir, `${label}.bin`);
   writeFileSync(local, bytes);
 
-  const cp = await aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${folder}${basename(local)}`]);
+  const cp = await cli.aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${folder}${basename(local)}`]);
   expect({ step: 'cp into acme/', code: cp.code, stderr: cp.code === 0 ? '' : cp.stderr }).toEqual({ step: 'cp into acme/', code: 0, stderr: '' });
 
-  const ls = await aws(env, ['s3', 'ls', `s3://${stack.bucket}/${folder}`]);
+  const ls = await cli.aws(env, ['s3', 'ls', `s3://${stack.bucket}/${folder}`]);
   expect({ step: 'ls acme/…', code: ls.code }).toEqual({ step: 'ls acme/…', code: 0 });
   expect(ls.stdout).toContain(basename(local));
 
@@ -80,12 +51,12 @@ async function exerciseCli(env: NodeJS.ProcessEnv, label: string): Promise<void>
   expect(got.body!.equals(bytes)).toBe(true);
 
   const outsideKey = `other/${unique(stack, label)}.bin`;
-  const denied = await aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${outsideKey}`]);
+  const denied = await cli.aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${outsideKey}`]);
   expect({ step: 'cp into other/', failed: denied.code !== 0 }).toEqual({ step: 'cp into other/', failed: true });
   expect(await ownerSees(stack, stack.bucket, outsideKey)).toBe(false);
 
   // acme2/ holds an object (seeded above), so a non-zero exit here is the server's denial, not an empty listing
-  const lsOutside = await aws(env, ['s3', 'ls', `s3://${stack.bucket}/acme2/`]);
+  const lsOutside = await cli.aws(env, ['s3', 'ls', `s3://${stack.bucket}/acme2/`]);
   expect({ step: 'ls acme2/', failed: lsOutside.code !== 0, stdout: lsOutside.stdout }).toEqual({ step: 'ls acme2/', failed: true, stdout: '' });
 }
 
@@ -97,18 +68,18 @@ describe('AWS CLI', () => {
       `credential_process = curl -sf -H "X-Api-Key: ${stack.keys.acme.backend}" ${stack.url}/v1/credentials/process`,
       '',
     ].join('\n'), { mode: 0o600 });
-    await exerciseCli(cliEnv({ AWS_CONFIG_FILE: config, AWS_PROFILE: 'broker' }), 'cli-process');
+    await exerciseCli(cli.env({ AWS_CONFIG_FILE: config, AWS_PROFILE: 'broker' }), 'cli-process');
   });
 
   test('credential_process with a wrong key: every command fails (curl -f turns the 401 into a failure)', async () => {
     const config = join(dir, 'config-bad');
     writeFileSync(config, `[profile broker]\ncredential_process = curl -sf -H "X-Api-Key: ${withWrongSecret(stack.keys.acme.backend)}" ${stack.url}/v1/credentials/process\n`);
-    const ls = await aws(cliEnv({ AWS_CONFIG_FILE: config, AWS_PROFILE: 'broker' }), ['s3', 'ls', `s3://${stack.bucket}/acme/`]);
+    const ls = await cli.aws(cli.env({ AWS_CONFIG_FILE: config, AWS_PROFILE: 'broker' }), ['s3', 'ls', `s3://${stack.bucket}/acme/`]);
     expect(ls.code).not.toBe(0);
   });
 
   test('AWS_CONTAINER_CREDENTIALS_FULL_URI=…/v1/credentials/container + bare key token: cp into acme/, ls; other/ fails', async () => {
-    await exerciseCli(cliEnv({
+    await exerciseCli(cli.env({
       AWS_CONTAINER_CREDENTIALS_FULL_URI: `${stack.url}/v1/credentials/container`,
       AWS_CONTAINER_AUTHORIZATION_TOKEN: stack.keys.acme.backend,
     }), 'cli-container');
@@ -159,8 +130,8 @@ describe('JS SDK container-credentials provider', () => {
     try {
       for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
       Object.assign(process.env, {
-        AWS_CONFIG_FILE: emptyFile,
-        AWS_SHARED_CREDENTIALS_FILE: emptyFile,
+        AWS_CONFIG_FILE: cli.emptyFile,
+        AWS_SHARED_CREDENTIALS_FILE: cli.emptyFile,
         AWS_EC2_METADATA_DISABLED: 'true',
         AWS_CONTAINER_CREDENTIALS_FULL_URI: `${stack.url}/v1/credentials/container`,
         AWS_CONTAINER_AUTHORIZATION_TOKEN: stack.keys.acme.backend,

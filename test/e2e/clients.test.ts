@@ -9,35 +9,29 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { get, outcome, ownerSees, randomBinary, run, s3WithVended, seed, unique, vend, withWrongSecret, type ExecResult } from './support/helpers.js';
+import { awsCliSandbox, get, outcome, ownerSees, randomBinary, run, s3WithVended, seed, unique, vend, withWrongSecret, type ExecResult, type AwsCliSandbox } from './support/helpers.js';
 import { readStack, type StackState } from './support/stack.js';
 
 const HELPER = fileURLToPath(new URL('../../bin/sts-broker-credentials', import.meta.url));
 
 let stack: StackState;
 let dir: string;
-let emptyFile: string;
+let cli: AwsCliSandbox;
 let keyFile: string;
 
 beforeAll(async () => {
   stack = readStack();
-  dir = mkdtempSync(join(tmpdir(), 'sts-broker-e2e-clients-'));
-  emptyFile = join(dir, 'empty');
-  writeFileSync(emptyFile, '');
+  cli = await awsCliSandbox(stack, 'clients');
+  dir = cli.dir;
   keyFile = join(dir, 'acme-backend.key');
   writeFileSync(keyFile, `${stack.keys.acme.backend}\n`, { mode: 0o600 });
   // `aws s3 ls` also exits non-zero when nothing matches: seed acme2/ so a failure there can only be a denial
   await seed(stack, stack.bucket, `acme2/${unique(stack, 'clients-seed.txt')}`);
-  const version = await run('aws', ['--version']).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
-  if (version.code !== 0) {
-    throw new Error(`the AWS CLI is required for this suite but \`aws --version\` failed (${version.stderr.trim()}): install it with \`apt-get install awscli\``);
-  }
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => cli.cleanup());
 
 /** A config file with one profile whose credential_process is the helper with `args`. */
 function profile(name: string, args: string[]): string {
@@ -46,36 +40,20 @@ function profile(name: string, args: string[]): string {
   return path;
 }
 
-/** The parent's environment minus every AWS_* and STS_BROKER_* variable, plus `extra`; no ~/.aws file is read. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('STS_BROKER_')));
-  return {
-    ...base,
-    AWS_SHARED_CREDENTIALS_FILE: emptyFile,
-    AWS_CONFIG_FILE: emptyFile,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    // LOCAL-AWS.md quirk 5: the gateway refuses flexible-checksum streaming uploads
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
-    ...extra,
-  };
-}
 
-const aws = (env: NodeJS.ProcessEnv, args: string[]): Promise<ExecResult> =>
-  run('aws', ['--endpoint-url', stack.endpoint, '--region', stack.region, ...args], { env, timeoutMs: 90_000 });
 
 const step = (name: string, r: ExecResult, ok: boolean) => ({ step: name, ok: r.code === 0, ...(r.code !== 0 && ok ? { stderr: r.stderr } : {}) });
 
 describe('AWS CLI with credential_process = node bin/sts-broker-credentials', () => {
   test('--url and --key-file: cp into acme/, ls shows it with the right bytes; cp to other/ and ls acme2/ fail', async () => {
-    const env = cleanEnv({ AWS_CONFIG_FILE: profile('flags', ['--url', stack.url, '--key-file', keyFile]), AWS_PROFILE: 'broker' });
+    const env = cli.env({ AWS_CONFIG_FILE: profile('flags', ['--url', stack.url, '--key-file', keyFile]), AWS_PROFILE: 'broker' });
     const folder = `acme/${unique(stack, 'helper-cli')}/`;
     const bytes = randomBinary(4096);
     const local = join(dir, 'helper-cli.bin');
     writeFileSync(local, bytes);
 
-    expect(step('cp into acme/', await aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${folder}${basename(local)}`]), true)).toEqual({ step: 'cp into acme/', ok: true });
-    const ls = await aws(env, ['s3', 'ls', `s3://${stack.bucket}/${folder}`]);
+    expect(step('cp into acme/', await cli.aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${folder}${basename(local)}`]), true)).toEqual({ step: 'cp into acme/', ok: true });
+    const ls = await cli.aws(env, ['s3', 'ls', `s3://${stack.bucket}/${folder}`]);
     expect(step('ls acme/…', ls, true)).toEqual({ step: 'ls acme/…', ok: true });
     expect(ls.stdout).toContain(basename(local));
     const check = s3WithVended(stack, (await vend(stack, stack.keys.acme.backend, { actions: ['read'] })).credentials);
@@ -83,33 +61,33 @@ describe('AWS CLI with credential_process = node bin/sts-broker-credentials', ()
     expect(got.body?.equals(bytes)).toBe(true);
 
     const outsideKey = `other/${unique(stack, 'helper-cli.bin')}`;
-    expect(step('cp into other/', await aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${outsideKey}`]), false)).toEqual({ step: 'cp into other/', ok: false });
+    expect(step('cp into other/', await cli.aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${outsideKey}`]), false)).toEqual({ step: 'cp into other/', ok: false });
     expect(await ownerSees(stack, stack.bucket, outsideKey)).toBe(false);
-    const lsOutside = await aws(env, ['s3', 'ls', `s3://${stack.bucket}/acme2/`]);
+    const lsOutside = await cli.aws(env, ['s3', 'ls', `s3://${stack.bucket}/acme2/`]);
     expect({ ...step('ls acme2/', lsOutside, false), stdout: lsOutside.stdout }).toEqual({ step: 'ls acme2/', ok: false, stdout: '' });
   });
 
   test('configured by STS_BROKER_URL / STS_BROKER_API_KEY_FILE and narrowed with --actions read,list: ls works, cp fails', async () => {
     const folder = `acme/${unique(stack, 'helper-ro')}/`;
     await seed(stack, stack.bucket, `${folder}seeded.txt`);
-    const env = cleanEnv({
+    const env = cli.env({
       AWS_CONFIG_FILE: profile('env', ['--actions', 'read,list']), AWS_PROFILE: 'broker',
       STS_BROKER_URL: stack.url, STS_BROKER_API_KEY_FILE: keyFile,
     });
-    const ls = await aws(env, ['s3', 'ls', `s3://${stack.bucket}/${folder}`]);
+    const ls = await cli.aws(env, ['s3', 'ls', `s3://${stack.bucket}/${folder}`]);
     expect(step('ls acme/…', ls, true)).toEqual({ step: 'ls acme/…', ok: true });
     expect(ls.stdout).toContain('seeded.txt');
     const local = join(dir, 'ro.txt');
     writeFileSync(local, 'read-only credentials cannot write this');
-    expect(step('cp with read,list', await aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${folder}ro.txt`]), false)).toEqual({ step: 'cp with read,list', ok: false });
+    expect(step('cp with read,list', await cli.aws(env, ['s3', 'cp', local, `s3://${stack.bucket}/${folder}ro.txt`]), false)).toEqual({ step: 'cp with read,list', ok: false });
     expect(await ownerSees(stack, stack.bucket, `${folder}ro.txt`)).toBe(false);
   });
 
   test('a wrong key: the helper fails, so every command fails', async () => {
     const wrong = join(dir, 'wrong.key');
     writeFileSync(wrong, withWrongSecret(stack.keys.acme.backend), { mode: 0o600 });
-    const env = cleanEnv({ AWS_CONFIG_FILE: profile('wrong', ['--url', stack.url, '--key-file', wrong]), AWS_PROFILE: 'broker' });
-    const ls = await aws(env, ['s3', 'ls', `s3://${stack.bucket}/acme/`]);
+    const env = cli.env({ AWS_CONFIG_FILE: profile('wrong', ['--url', stack.url, '--key-file', wrong]), AWS_PROFILE: 'broker' });
+    const ls = await cli.aws(env, ['s3', 'ls', `s3://${stack.bucket}/acme/`]);
     expect(ls.code).not.toBe(0);
     expect(ls.stdout).toBe('');
   });
@@ -122,7 +100,7 @@ describe('JS SDK default provider chain through the same profile', () => {
       for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
       Object.assign(process.env, {
         AWS_CONFIG_FILE: profile('sdk', ['--url', stack.url, '--key-file', keyFile]),
-        AWS_SHARED_CREDENTIALS_FILE: emptyFile,
+        AWS_SHARED_CREDENTIALS_FILE: cli.emptyFile,
         AWS_PROFILE: 'broker',
         AWS_EC2_METADATA_DISABLED: 'true',
       });
