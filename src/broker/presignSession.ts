@@ -1,7 +1,8 @@
 import type { Action } from '../grants/actions.js';
-import type { Caller, Grant, Scope, TemporaryCredentials } from '../ports.js';
-import { assumeRoleRequest } from './assumeRoleRequest.js';
+import type { Caller, Grant, PresignBase, Scope, TemporaryCredentials } from '../ports.js';
+import { assumeRoleRequest, s3Target } from './assumeRoleRequest.js';
 import type { BrokerDeps } from './deps.js';
+import { presignWindow } from './presignWindow.js';
 
 /** Seconds of headroom a cached session must keep beyond the URL it signs. */
 const SESSION_HEADROOM_SECONDS = 60;
@@ -25,4 +26,30 @@ export async function presignSession(
   const need = Math.min(minRemainingSeconds, grant.maxDurationSeconds - SESSION_HEADROOM_SECONDS);
   const credentials = await deps.sessions.getSession(cacheKey, request, need);
   return { credentials, scope, sessionName: request.roleSessionName };
+}
+
+/**
+ * Everything one presigned URL needs, from one signing instant: the cached session, the honest
+ * window (min(requested, session's remaining life)) and the adapter's signing input.
+ */
+export async function presignSigning(
+  deps: BrokerDeps,
+  caller: Caller,
+  grant: Grant,
+  options: { action: Action; key: string; expiresIn: number },
+): Promise<{ base: PresignBase; expiresAt: Date; sessionName: string }> {
+  const session = await presignSession(deps, caller, grant, options.action, options.expiresIn);
+  const signingTime = deps.clock();
+  const window = presignWindow(signingTime, options.expiresIn, session.credentials.expiration);
+  return {
+    base: {
+      credentials: session.credentials,
+      target: s3Target(deps, grant),
+      key: options.key,
+      expiresInSeconds: window.expiresInSeconds,
+      signingDate: new Date(signingTime),
+    },
+    expiresAt: window.expiresAt,
+    sessionName: session.sessionName,
+  };
 }

@@ -1,9 +1,7 @@
 import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
-import { s3Target } from '../broker/assumeRoleRequest.js';
 import { attachmentDisposition } from '../broker/contentDisposition.js';
-import { presignSession } from '../broker/presignSession.js';
-import { presignWindow } from '../broker/presignWindow.js';
+import { presignSigning } from '../broker/presignSession.js';
 import { resolveGrant } from '../grants/resolveGrant.js';
 import { scopeForObject } from '../grants/scope.js';
 import type { AuthenticatedRoute } from '../http/route.js';
@@ -33,18 +31,12 @@ export const downloadsRoute: AuthenticatedRoute<z.infer<typeof downloadInput>> =
     const grant = resolveGrant(deps.store, caller);
     const scope = scopeForObject(grant, { action: 'read', relativeKey: input.key });
     const key = scope.objectKey!;
-    const session = await presignSession(deps, caller, grant, 'read', input.expiresIn);
-    const signingTime = deps.clock();
-    const window = presignWindow(signingTime, input.expiresIn, session.credentials.expiration);
+    const { base, expiresAt, sessionName } = await presignSigning(deps, caller, grant, { action: 'read', key, expiresIn: input.expiresIn });
     const { url } = await deps.presigner.presignGet({
-      credentials: session.credentials,
-      target: s3Target(deps, grant),
-      key,
-      expiresInSeconds: window.expiresInSeconds,
-      signingDate: new Date(signingTime),
+      ...base,
       contentDisposition: attachmentDisposition(input.filename ?? key.split('/').pop() ?? 'download'),
     });
-    auditIssuance(deps.logger, { requestId, caller, action: 'download', scope, sessionName: session.sessionName, expiresAt: window.expiresAt, cachedSession: true });
-    return { url, key, expiresAt: window.expiresAt.toISOString() };
+    auditIssuance(deps.logger, { requestId, caller, action: 'download', scope, sessionName, expiresAt, cachedSession: true });
+    return { url, key, expiresAt: expiresAt.toISOString() };
   },
 };

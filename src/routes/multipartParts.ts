@@ -2,9 +2,7 @@ import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
 import { checkPartNumbers, MAX_PART_URLS_PER_CALL, partLength, planForGrant } from '../broker/multipartPlan.js';
 import { multipartScope } from '../broker/multipartSession.js';
-import { presignSession } from '../broker/presignSession.js';
-import { presignWindow } from '../broker/presignWindow.js';
-import { s3Target } from '../broker/assumeRoleRequest.js';
+import { presignSigning } from '../broker/presignSession.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { expiresIn, isoDate, multipartContentLength, partNumber, partSize, relativeKey, uploadId } from './schemas.js';
 
@@ -45,17 +43,13 @@ export const multipartPartsRoute: AuthenticatedRoute<z.infer<typeof multipartPar
     const { grant, scope, key } = multipartScope(deps, caller, input.key);
     const plan = planForGrant(grant, input);
     checkPartNumbers(plan, input.partNumbers);
-    const session = await presignSession(deps, caller, grant, 'write', input.expiresIn);
-    const signingTime = deps.clock();
-    const window = presignWindow(signingTime, input.expiresIn, session.credentials.expiration);
-    const base = { credentials: session.credentials, target: s3Target(deps, grant), key, expiresInSeconds: window.expiresInSeconds, signingDate: new Date(signingTime) };
-    const expiresAt = window.expiresAt.toISOString();
+    const { base, expiresAt, sessionName } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
     const parts = await Promise.all(input.partNumbers.map(async (n) => {
       const signed = await deps.presigner.presignUploadPart({ ...base, uploadId: input.uploadId, partNumber: n, contentLength: partLength(plan, n) });
-      return { partNumber: n, url: signed.url, headers: signed.headers, expiresAt };
+      return { partNumber: n, url: signed.url, headers: signed.headers, expiresAt: expiresAt.toISOString() };
     }));
     auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:parts', scope, sessionName: session.sessionName, expiresAt: window.expiresAt, cachedSession: true,
+      requestId, caller, action: 'multipart:parts', scope, sessionName, expiresAt, cachedSession: true,
       details: { uploadId: input.uploadId, partNumbers: input.partNumbers, contentLength: plan.contentLength, partSize: plan.partSize },
     });
     return { parts };

@@ -1,8 +1,6 @@
 import * as z from 'zod';
 import { auditIssuance } from '../broker/audit.js';
-import { s3Target } from '../broker/assumeRoleRequest.js';
-import { presignSession } from '../broker/presignSession.js';
-import { presignWindow } from '../broker/presignWindow.js';
+import { presignSigning } from '../broker/presignSession.js';
 import { assertContentTypeAllowed, assertUploadSize } from '../broker/uploadRules.js';
 import { resolveGrant } from '../grants/resolveGrant.js';
 import { scopeForObject } from '../grants/scope.js';
@@ -45,18 +43,15 @@ export const uploadsRoute: AuthenticatedRoute<z.infer<typeof uploadInput>> = {
     const type = assertContentTypeAllowed(grant, input.contentType);
     if (input.method === 'PUT') assertUploadSize(grant, input.contentLength);
 
-    const session = await presignSession(deps, caller, grant, 'write', input.expiresIn);
-    const signingTime = deps.clock();
-    const window = presignWindow(signingTime, input.expiresIn, session.credentials.expiration);
-    const base = { credentials: session.credentials, target: s3Target(deps, grant), key, expiresInSeconds: window.expiresInSeconds, signingDate: new Date(signingTime) };
-    auditIssuance(deps.logger, { requestId, caller, action: `upload:${input.method}`, scope, sessionName: session.sessionName, expiresAt: window.expiresAt, cachedSession: true });
+    const { base, expiresAt, sessionName } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
+    auditIssuance(deps.logger, { requestId, caller, action: `upload:${input.method}`, scope, sessionName, expiresAt, cachedSession: true });
 
     if (input.method === 'PUT') {
       const signed = await deps.presigner.presignPut({ ...base, contentType: type, contentLength: input.contentLength });
-      return { method: 'PUT', url: signed.url, headers: signed.headers, key, expiresAt: window.expiresAt.toISOString() };
+      return { method: 'PUT', url: signed.url, headers: signed.headers, key, expiresAt: expiresAt.toISOString() };
     }
     const maxBytes = grant.client.maxUploadBytes;
     const signed = await deps.presigner.presignPost({ ...base, contentType: type, maxBytes });
-    return { method: 'POST', url: signed.url, fields: signed.fields, key, maxBytes, expiresAt: window.expiresAt.toISOString() };
+    return { method: 'POST', url: signed.url, fields: signed.fields, key, maxBytes, expiresAt: expiresAt.toISOString() };
   },
 };
