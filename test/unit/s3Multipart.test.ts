@@ -10,8 +10,9 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serve, type TestServer } from '../support/loopbackServer.js';
 import { mapS3Error, multipartEtag, S3MultipartStore } from '../../src/aws/s3Multipart.js';
 import {
   S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
@@ -134,25 +135,21 @@ describe('S3MultipartStore (mocked SDK): exact command inputs', () => {
 });
 
 describe('S3MultipartStore over HTTP (real SDK, loopback server)', () => {
-  let server: Server;
+  let server: TestServer;
   let endpoint: string;
   let respond: (res: ServerResponse) => void;
   let hits = 0;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await serve((req, res) => {
       hits += 1;
       req.resume();
       req.on('end', () => respond(res));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    endpoint = server.url;
   });
   afterEach(() => { hits = 0; });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => server.close());
 
   const target = (): S3Target => ({ bucket: 'partner-bucket', region: 'ap-northeast-1', endpoint, forcePathStyle: true });
   const xmlError = (status: number, code: string) => (res: ServerResponse) => {

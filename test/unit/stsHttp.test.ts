@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serve, type TestServer } from '../support/loopbackServer.js';
 import { STSClient } from '@aws-sdk/client-sts';
 import { PolicyTooLargeError, StsThrottledError, StsTimeoutError, StsUnavailableError } from '../../src/errors.js';
 import { StsCredentialIssuer } from '../../src/aws/sts.js';
@@ -28,24 +29,20 @@ function request(stsEndpoint: string): AssumeRoleRequest {
  * proves the error shapes the table above assumes, the timeout wiring and the retry of throttling.
  */
 describe('StsCredentialIssuer over HTTP (real SDK, loopback server)', () => {
-  let server: Server;
+  let server: TestServer;
   let endpoint: string;
   let respond: (res: ServerResponse) => void;
   let hits = 0;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await serve((req, res) => {
       hits += 1;
       req.resume();
       req.on('end', () => respond(res));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    endpoint = server.url;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => server.close());
   beforeEach(() => {
     hits = 0;
   });
