@@ -28,7 +28,8 @@ export default {
       displayName: 'e2e',
       roots: ['<rootDir>/test/e2e'],
       testMatch: ['**/*.test.ts'],
-      testTimeout: 120000,
+      // Jest ignores `testTimeout` inside a project: the setup file applies it (see the file)
+      setupFilesAfterEnv: ['<rootDir>/test/support/timeouts/e2e.ts'],
       // one real stack (local S3 + STS, serverless-offline) for every e2e file: see test/e2e/support/stack.ts
       globalSetup: '<rootDir>/test/e2e/support/globalSetup.mjs',
       globalTeardown: '<rootDir>/test/e2e/support/globalTeardown.mjs',
@@ -38,8 +39,9 @@ export default {
       displayName: 'slow',
       roots: ['<rootDir>/test/slow'],
       testMatch: ['**/*.test.ts'],
-      // the gateway's shortest session is 900 s: expiry is proven by waiting for it (~15.5 min)
-      testTimeout: 20 * 60_000,
+      // the gateway's shortest session is 900 s: expiry is proven by waiting for it (~15.5 min);
+      // Jest ignores `testTimeout` inside a project: the setup file applies it (see the file)
+      setupFilesAfterEnv: ['<rootDir>/test/support/timeouts/slow.ts'],
       globalSetup: '<rootDir>/test/e2e/support/globalSetup.mjs',
       globalTeardown: '<rootDir>/test/e2e/support/globalTeardown.mjs',
     },
