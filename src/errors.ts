@@ -93,6 +93,16 @@ export class PartnerRoleNotAssumableError extends BrokerError {
   readonly code = 'partner_role_not_assumable';
 }
 /** STS answered with something we cannot use. */
+/** One client asked for more credentials than its vend rate allows; pass `retryAfterSeconds` (sent as Retry-After). */
+export class RateLimitedError extends BrokerError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+}
+/** The request's time budget (the function's remaining time less a margin) ran out before an upstream answered. */
+export class DeadlineExceededError extends BrokerError {
+  readonly status = 504;
+  readonly code = 'deadline_exceeded';
+}
 export class StsUpstreamError extends BrokerError {
   readonly status = 502;
   readonly code = 'sts_error';

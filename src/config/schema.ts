@@ -35,6 +35,10 @@ const jwtClient = z.strictObject({
   algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1),
   /** Which claim names the subject; `sub` unless the issuer says otherwise. */
   subjectClaim: z.string().min(1).default('sub'),
+  /** Require this JOSE `typ` header (e.g. `at+jwt` for OAuth access tokens, RFC 9068); any when omitted. */
+  requireTyp: z.string().min(1).optional(),
+  /** Refuse tokens whose `iat` is older than this many seconds (and tokens without `iat`); no limit when omitted. */
+  maxTokenAgeSeconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
 });
 
 const prefix = z.string()
@@ -52,6 +56,18 @@ const client = z.strictObject({
   maxUploadBytes: z.number().int().positive().max(5 * 1024 ** 4),
   contentTypes: z.array(z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type like image/png')).min(1),
   cors: z.strictObject({ origins: z.array(z.string()).default([]) }).default({ origins: [] }),
+  /**
+   * Allow raw credentials (POST /v1/credentials and its process/container forms) that can write.
+   * IAM has no condition key for object size or Content-Type, so such credentials escape
+   * maxUploadBytes and contentTypes: off unless the operator opts in.
+   */
+  rawWriteCredentials: z.boolean().optional(),
+  /**
+   * Other clients of this partner (same JWT issuer) whose `${sub}` folders are deliberately the
+   * same as this client's (say a web and a mobile audience of one user base). Without it two
+   * clients never share a subject's folder.
+   */
+  sharesSubjectFoldersWith: z.array(z.string().regex(IDENT, 'client names are 1–32 of [a-z0-9-]')).optional(),
   /** Per-client cap on credential lifetime; defaults to the partner's. */
   maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).optional(),
 }).refine((c) => (c.apiKeys === undefined) !== (c.jwt === undefined), {
