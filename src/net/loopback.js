@@ -4,12 +4,16 @@
  * stack): every endpoint that can carry a secret (STS answers carry a secret key, S3, JWKS and
  * OIDC discovery documents, grant stores) is otherwise https only.
  *
+ * Plain JavaScript (with ./loopback.d.ts for TypeScript) so that the dependency-free credential
+ * helper in bin/ applies the very same rule as the broker.
+ *
  * Loopback means the names that cannot leave the machine: `localhost`, any IPv4 address in
  * 127.0.0.0/8, and `[::1]`. A name that merely resolves to 127.0.0.1 today (DNS can change) is not.
  */
 
 /** Whether a URL's `hostname` (as WHATWG URL gives it: IPv6 in brackets) is loopback. */
-export function isLoopbackHost(hostname: string): boolean {
+/** @param {string} hostname @returns {boolean} */
+export function isLoopbackHost(hostname) {
   const host = hostname.toLowerCase();
   if (host === 'localhost' || host === '[::1]') return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
@@ -20,8 +24,9 @@ export function isLoopbackHost(hostname: string): boolean {
  * Why `raw` may not be used as an endpoint, or undefined when it may: an absolute https URL, or
  * http on a loopback host when `allowInsecureLoopbackHttp` is true. No credentials in the URL.
  */
-export function endpointProblem(raw: string, allowInsecureLoopbackHttp: boolean): string | undefined {
-  let url: URL;
+/** @param {string} raw @param {boolean} allowInsecureLoopbackHttp @returns {string | undefined} */
+export function endpointProblem(raw, allowInsecureLoopbackHttp) {
+  let url;
   try {
     url = new URL(raw);
   } catch {
