@@ -22,6 +22,8 @@ export default {
       testMatch: ['**/*.test.ts'],
       // tees every worker's log output into $LOG_CAPTURE_DIR for scripts/check-logs.ts (no secret in any log)
       setupFiles: ['<rootDir>/test/support/logCaptureSetup.ts'],
+      // Jest ignores `testTimeout` inside a project: the setup file applies it (see the file)
+      setupFilesAfterEnv: ['<rootDir>/test/support/timeouts/unit.ts'],
     },
     {
       ...shared,
