@@ -1,23 +1,46 @@
 /**
  * `npm run keygen -- <partner> <client> [--config <file>]`: makes a new API key, prints it once,
- * and prints the line to paste under `partners.<partner>.clients.<client>.apiKeys`. The config
- * stores only the hash, so a key that is not saved now is gone: make another and replace the line.
- * With `--config`, first checks that the file is valid and has that partner and API-key client.
+ * and prints the entry to paste under `partners.<partner>.clients.<client>.apiKeys`, indented as in
+ * config/broker.example.yaml. The config stores only the hash, so a key that is not saved now is
+ * gone: make another and replace the entry. With `--config`, first checks that the file is valid and
+ * has that partner and API-key client.
  *
- * Exit codes: 0 done, 1 the config check failed, 2 usage error.
+ * Exit codes: 0 done (or --help), 1 the config check failed, 2 usage error.
  */
-import { parseArgs as parseNodeArgs } from 'node:util';
 import { generateApiKey } from '../src/auth/apiKey.js';
+import { runCli, UsageError, type CliSpec } from './lib/cli.js';
 
 /** Partner and client names: the config schema's rule. */
 const NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const USAGE = [
-  'usage: npm run keygen -- <partner> <client> [--config <file>]',
-  '  names are 1–32 of [a-z0-9-], starting with a letter or digit',
-  '  --config  check that the config file has this partner and API-key client first',
-].join('\n');
 
-class UsageError extends Error {}
+/**
+ * Indentation of an `apiKeys` list item in config/broker.example.yaml (partners → partner →
+ * clients → client → apiKeys → item: five levels of two spaces). A sequence item indented less
+ * than its `apiKeys:` key breaks the YAML, so the printed entry uses the file's own depth.
+ */
+export const API_KEY_ITEM_INDENT = ' '.repeat(10);
+
+const SPEC: CliSpec = {
+  name: 'keygen',
+  usage: 'npm run keygen -- <partner> <client> [--config <file>]',
+  summary: [
+    'Makes a new API key for an API-key client, prints it ONCE, and prints the config entry (id and',
+    'SHA-256 of the key) to paste under partners.<partner>.clients.<client>.apiKeys. The config never',
+    'holds the key itself: a key not stored now cannot be recovered (make a new one).',
+  ],
+  positionals: [
+    { name: '<partner>', description: 'partner name: 1–32 of [a-z0-9-], starting with a letter or digit' },
+    { name: '<client>', description: 'client name under that partner, same rule' },
+  ],
+  options: {
+    config: { type: 'string', value: '<file>', description: 'first check that this config file is valid and has this partner and API-key client (exit 1 if not)' },
+  },
+  footer: [
+    `The entry is indented ${API_KEY_ITEM_INDENT.length} spaces, as the apiKeys items of config/broker.example.yaml:`,
+    'paste it as a new line of that list (same indentation as its other "- { id: … }" lines).',
+    'Exit status: 0 done, 1 the --config check failed, 2 usage error.',
+  ],
+};
 
 interface KeygenArgs {
   partner: string;
@@ -25,23 +48,14 @@ interface KeygenArgs {
   config?: string;
 }
 
-/** Parses `<partner> <client> [--config <file>]`; anything else is a usage error. */
-function parseArgs(argv: readonly string[]): KeygenArgs {
-  let parsed: ReturnType<typeof parseCli>;
-  try {
-    parsed = parseCli(argv);
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const [partner, client, ...rest] = parsed.positionals;
+function validated(values: Record<string, string | boolean | undefined>, positionals: string[]): KeygenArgs {
+  const [partner, client, ...rest] = positionals;
   if (partner === undefined || client === undefined || rest.length > 0) throw new UsageError('expected exactly <partner> and <client>');
   if (!NAME.test(partner)) throw new UsageError(`invalid partner name "${partner}"`);
   if (!NAME.test(client)) throw new UsageError(`invalid client name "${client}"`);
-  return { partner, client, ...(parsed.values.config === undefined ? {} : { config: parsed.values.config }) };
-}
-
-function parseCli(argv: readonly string[]) {
-  return parseNodeArgs({ args: [...argv], options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const config = values.config;
+  if (config === '') throw new UsageError('--config needs a file name');
+  return { partner, client, ...(typeof config === 'string' ? { config } : {}) };
 }
 
 /** Why the config cannot take a key for this client, or undefined when it can. */
@@ -62,15 +76,8 @@ async function configProblem(args: KeygenArgs & { config: string }): Promise<str
   return undefined;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let args: KeygenArgs;
-  try {
-    args = parseArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`keygen: ${err.message}\n${USAGE}\n`);
-    return 2;
-  }
+process.exitCode = await runCli(SPEC, process.argv.slice(2), async ({ values, positionals }) => {
+  const args = validated(values, positionals);
   const problem = args.config === undefined ? undefined : await configProblem({ ...args, config: args.config });
   if (problem !== undefined) {
     process.stderr.write(`keygen: ${problem}\n`);
@@ -82,12 +89,11 @@ async function main(argv: readonly string[]): Promise<number> {
     '',
     `  ${key}`,
     '',
-    `Paste under partners.${args.partner}.clients.${args.client}.apiKeys:`,
+    `Paste under partners.${args.partner}.clients.${args.client}.apiKeys: as a new item of that list, this line as it is`,
+    '(indented as in config/broker.example.yaml):',
     '',
-    `      - { id: ${id}, sha256: "${sha256}" }`,
+    `${API_KEY_ITEM_INDENT}- { id: ${id}, sha256: "${sha256}" }`,
     '',
   ].join('\n'));
   return 0;
-}
-
-process.exitCode = await main(process.argv.slice(2));
+});

@@ -4,8 +4,11 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { hashApiKey, verifyApiKey } from '../../src/auth/apiKey.js';
+import { parseConfig } from '../../src/config/load.js';
 import { fakeStore } from './support/authFakes.js';
 
 const run = promisify(execFile);
@@ -19,13 +22,16 @@ interface Outcome {
 
 async function keygen(...args: string[]): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(TSX, ['scripts/keygen.ts', ...args], { timeout: 30_000 });
+    const { stdout, stderr } = await run(TSX, ['scripts/keygen.ts', ...args], { timeout: 50_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
     return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
   }
 }
+
+/** Spawning tsx on a busy 2-core machine takes seconds: well above the unit project's 5 s default. */
+const SLOW = 60_000;
 
 /** The key and the YAML entry from keygen's output. */
 function parseOutput(stdout: string): { key: string; id: string; sha256: string } {
@@ -56,6 +62,49 @@ describe('npm run keygen', () => {
     expect(hashApiKey(key)).toBe(sha256);
     const store = fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', entry: { id, sha256 } }] });
     expect(verifyApiKey(store, key, new Date())).toEqual({ partnerId: 'acme', clientId: 'backend', keyId: id });
+  }, SLOW);
+
+  it('--help lists every option and exits 0 without making a key', async () => {
+    const { code, stdout, stderr } = await keygen('--help');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain('usage: npm run keygen -- <partner> <client>');
+    for (const option of ['<partner>', '<client>', '--config <file>', '--help']) expect(stdout).toContain(option);
+    expect(stdout).not.toMatch(/sbk_/);
+    expect((await keygen('-h')).stdout).toBe(stdout);
+  }, SLOW);
+
+  describe('the printed entry pastes into config/broker.example.yaml', () => {
+    const example = readFileSync('config/broker.example.yaml', 'utf8');
+    /** `example` with `entry` pasted verbatim as a new item of acme/backend's apiKeys list, `where` in it. */
+    const pasted = (entry: string, where: 'first' | 'last') => {
+      const lines = example.split('\n');
+      const backend = lines.findIndex((l) => l.trim() === 'backend:');
+      const apiKeys = lines.findIndex((l, i) => i > backend && l.trim() === 'apiKeys:');
+      expect(apiKeys).toBeGreaterThan(0);
+      let at = apiKeys + 1;
+      if (where === 'last') while (/^\s*(#|- )/.test(lines[at]!)) at += 1;
+      lines.splice(at, 0, entry);
+      return lines.join('\n');
+    };
+
+    it.each(['first', 'last'] as const)('as the %s item: valid YAML, and the broker\'s loader accepts it with the new key', async (where) => {
+      const { stdout } = await keygen('acme', 'backend');
+      const entryLine = stdout.split('\n').find((l) => /^ *- \{ id: /.test(l))!;
+      const { key, id, sha256 } = parseOutput(stdout);
+      const text = pasted(entryLine, where);
+      const raw = parseYaml(text) as { partners: { acme: { clients: { backend: { apiKeys: unknown[] } } } } };
+      expect(raw.partners.acme.clients.backend.apiKeys).toContainEqual({ id, sha256 });
+      const config = parseConfig(text, 'broker.example.yaml+pasted');
+      const entries = config.partners.acme!.clients.backend!.apiKeys!;
+      expect(entries).toHaveLength(2);
+      expect(entries).toContainEqual({ id, sha256 });
+      expect(hashApiKey(key)).toBe(sha256);
+    }, SLOW);
+
+    it('(the old 6-space entry did not: the YAML breaks)', () => {
+      const old = `      - { id: k2, sha256: "${'1'.repeat(64)}" }`;
+      expect(() => parseConfig(pasted(old, 'first'), 'old.yaml')).toThrow(/invalid config old\.yaml/);
+    });
   });
 
   it.concurrent.each([
@@ -74,7 +123,7 @@ describe('npm run keygen', () => {
     expect(stdout).toBe('');
     expect(stderr).toContain(message);
     expect(stderr).toContain('usage: npm run keygen -- <partner> <client>');
-  });
+  }, SLOW);
 
   describe('--config', () => {
     const config = (clients: string) => `
@@ -111,7 +160,7 @@ ${clients}`;
       const { code, stdout } = await keygen('acme', 'backend', '--config', path);
       expect(code).toBe(0);
       parseOutput(stdout);
-    });
+    }, SLOW);
 
     it.concurrent.each([
       ['an unknown partner', ['other', 'backend'], 'partner "other" is not in'],
@@ -123,7 +172,7 @@ ${clients}`;
       expect(code).toBe(1);
       expect(stdout).toBe('');
       expect(stderr).toContain(message);
-    });
+    }, SLOW);
 
     it('exits 1 naming the problem when the config is invalid or missing', async () => {
       const invalid = await configFile(config(backend).replace('bucket:', 'buckett:'));
@@ -134,6 +183,6 @@ ${clients}`;
       const missing = await keygen('acme', 'backend', '--config', join(dir, 'nope.yaml'));
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('cannot read the file (ENOENT)');
-    });
+    }, SLOW);
   });
 });
