@@ -5,7 +5,6 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { authenticate } from '../auth/authenticate.js';
@@ -14,6 +13,7 @@ import { InvalidRequestError, TooLargeError, type BrokerError } from '../errors.
 import type { Caller } from '../ports.js';
 import { corsHeaders } from './cors.js';
 import { describeZodError, toBrokerError } from './errorMapping.js';
+import { jsonBody } from './jsonBody.js';
 import { errorResponse, jsonResponse, type HttpResponse } from './responses.js';
 import type { Route } from './route.js';
 
@@ -50,7 +50,7 @@ export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerD
     .use(responseEnvelope(getDeps))
     .use(httpHeaderNormalizer())
     .use(authentication(route, getDeps));
-  if (route.method === 'POST') stack.use(bodyLimit(route.maxBodyBytes ?? MAX_BODY_BYTES)).use(httpJsonBodyParser());
+  if (route.method === 'POST') stack.use(bodyLimit(route.maxBodyBytes ?? MAX_BODY_BYTES)).use(jsonBody());
   return stack.handler(async (event) => {
     const state = stateOf(event);
     const input = parseInput(route, event);
