@@ -59,21 +59,13 @@ export class GrantViolationError extends BrokerError {
   readonly status = 403;
   readonly code = 'outside_grant';
 }
-export class OriginNotAllowedError extends BrokerError {
-  readonly status = 403;
-  readonly code = 'origin_not_allowed';
-}
 /** S3 itself refused a call the session policy allows: the partner's role or bucket policy is narrower. */
 export class S3AccessDeniedError extends BrokerError {
   readonly status = 403;
   readonly code = 's3_access_denied';
 }
 
-// ---- 404 / 405 ----------------------------------------------------------------------------
-export class RouteNotFoundError extends BrokerError {
-  readonly status = 404;
-  readonly code = 'not_found';
-}
+// ---- 404 --------------------------------------------------------------------------------
 /** No multipart upload with this id for this key (never created, completed, aborted, or expired by lifecycle). */
 export class UploadNotFoundError extends BrokerError {
   readonly status = 404;
