@@ -5,14 +5,16 @@
  * every failure, never with the API key in it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordSecrets } from '../support/logScan.js';
+import { serve } from '../support/loopbackServer.js';
 
 const HELPER = fileURLToPath(new URL('../../bin/sts-broker-credentials', import.meta.url));
 const KEY = `sbk_helperk1_${'Zk9'.repeat(15)}`;
@@ -79,14 +81,27 @@ function helper(args: string[], env: Record<string, string> = {}): Promise<Run> 
   });
 }
 
-/** A failure: non-zero exit, nothing on stdout, one line on stderr containing `message`, and never the key. */
+/** Every run of 8 characters of the key: none may ever be printed. */
+const KEY_WINDOWS = Array.from({ length: KEY.length - 7 }, (_, i) => KEY.slice(i, i + 8));
+/** C0 but the final newline, DEL, C1, and the bidirectional controls. */
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+
+function expectNoKeyFragment(text: string) {
+  expect(KEY_WINDOWS.filter((w) => text.includes(w))).toEqual([]);
+}
+
+/** A failure: non-zero exit, nothing on stdout, one line on stderr containing `message`, and never the key or a fragment of it. */
 function expectFailure(run: Run, message: string, code = 1) {
   expect({ code: run.code, stdout: run.stdout }).toEqual({ code, stdout: '' });
   expect(run.stderr).toMatch(/^sts-broker-credentials: [^\n]+\n$/);
   expect(run.stderr).toContain(message);
   expect(run.stderr).not.toContain(KEY);
-  expect(run.stderr).not.toContain(KEY.slice(13));
+  expectNoKeyFragment(run.stderr);
+  expect(run.stderr.slice(0, -1)).not.toMatch(CONTROL);
 }
+
+/** Spawning node on a busy 2-core machine can take seconds: above the unit project's 5 s default. */
+const SLOW = 60_000;
 
 describe('sts-broker-credentials: success', () => {
   it('STS_BROKER_URL + STS_BROKER_API_KEY: GETs /v1/credentials/process with X-Api-Key and prints the credential_process JSON', async () => {
@@ -128,8 +143,12 @@ describe('sts-broker-credentials: success', () => {
     const run = await helper(['--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Usage: sts-broker-credentials');
+    for (const option of ['--url URL', '--key-file PATH', '--actions LIST', '--prefix PREFIX', '--duration SECONDS', '--timeout SECONDS', '-h, --help']) {
+      expect(run.stdout).toContain(option);
+    }
     expect(seen).toHaveLength(0);
-  });
+    expect((await helper(['-h'])).stdout).toBe(run.stdout);
+  }, SLOW);
 });
 
 describe('sts-broker-credentials: every failure is a clear stderr line and a non-zero exit', () => {
@@ -194,6 +213,9 @@ describe('sts-broker-credentials: every failure is a clear stderr line and a non
     ['credentials in the URL', ['--url', 'https://u:p@broker.example', '--key-file', '/x'], {}, 'must not carry credentials, a query or a fragment'],
     ['an invalid URL', ['--url', 'broker'], {}, 'the broker URL is not a valid URL: "broker"'],
     ['an unknown flag', ['--key', KEY], {}, 'unknown argument "--key" (see --help)'],
+    ['an unknown flag with its value attached', [`--key=${KEY}`], {}, 'unknown argument "--key" (see --help)'],
+    ['a stray argument (never echoed: it may be a key)', [KEY], {}, 'unexpected argument: this helper takes only --options'],
+    ['a flag followed by another flag', ['--url', '--key-file', '/x'], {}, '--url needs a value'],
     ['a flag without its value', ['--url'], {}, '--url needs a value'],
     ['a non-numeric duration', ['--url', 'https://broker.example', '--duration', '15m'], { STS_BROKER_API_KEY: KEY }, '--duration must be a whole number of seconds (got "15m")'],
   ])('configuration: %s (exit 2, no request)', async (_label, args, env, message) => {
@@ -210,4 +232,79 @@ describe('sts-broker-credentials: every failure is a clear stderr line and a non
     expectFailure(await helper(['--url', base, '--key-file', twoLines]), 'does not hold a single-line API key', 2);
     expect(seen).toHaveLength(0);
   });
+});
+
+describe('sts-broker-credentials: the key goes to the configured broker only', () => {
+  it.each([
+    ['//host', (evil: string) => `//${evil}`],
+    ['/\\host', (evil: string) => `/\\${evil}`],
+    ['/prod//host', (evil: string) => `/prod//${evil}`],
+  ])('a base path of the %s form does not become another host', async (_form, path) => {
+    const evil = await serve((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(CREDENTIALS)); });
+    try {
+      const evilHost = new URL(evil.url).host;
+      const run = await helper(['--url', `${base}${path(evilHost)}`, '--key-file', keyFile]);
+      expect(evil.requests()).toBe(0);
+      // it went to the configured origin, the odd path kept as a path
+      expect(run.code).toBe(0);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.path).toBe(`${path(evilHost).replace('\\', '/')}/v1/credentials/process`);
+    } finally {
+      await evil.close();
+    }
+  }, SLOW);
+
+  it('uses the broker\'s one loopback rule (src/net/loopback.js), not a copy of its own', () => {
+    const source = readFileSync(HELPER, 'utf8');
+    expect(source).toContain("import { isLoopbackHost } from '../src/net/loopback.js';");
+    expect(source).not.toMatch(/function isLoopback\b/);
+  });
+});
+
+describe('sts-broker-credentials: nothing the broker says can leak the key or drive the terminal', () => {
+  it('a non-JSON page that echoes the key past the old 200-character cut: redacted before it is cut, and only a short excerpt', async () => {
+    answer = (req, res) => { res.writeHead(502, { 'content-type': 'text/html' }); res.end(`<html>${'x'.repeat(164)}${String(req.headers['x-api-key'])}</html>`); };
+    const run = await helper(['--url', base, '--key-file', keyFile]);
+    expectFailure(run, 'the broker answered HTTP 502: <html>xxx');
+    expect(run.stderr.length).toBeLessThan(200);
+  }, SLOW);
+
+  it('fragments of the key (8 characters or more) are redacted wherever they appear', async () => {
+    answer = (req, res) => {
+      const key = String(req.headers['x-api-key']);
+      json(res, 400, { error: { code: 'invalid_request', message: `got ${key.slice(20, 28)} and ${key.slice(30)}`, requestId: key.slice(5, 40) } });
+    };
+    const run = await helper(['--url', base, '--key-file', keyFile]);
+    expectFailure(run, 'HTTP 400 invalid_request: got [redacted] and [redacted] (request id [redacted])');
+  }, SLOW);
+
+  it('escape sequences, C1 and bidi controls in the broker\'s message are stripped', async () => {
+    answer = (_req, res) => json(res, 403, { error: { code: 'outside_grant\u001b[2J', message: 'a \u001b[31mred\u001b[0m \u202eevil\u202c \u009b2J \u0007bell\nnext line', requestId: 'r\u2066x' } });
+    const run = await helper(['--url', base, '--key-file', keyFile]);
+    expectFailure(run, 'HTTP 403 outside_grant[2J: a [31mred[0m evil 2J bell next line (request id rx)');
+  }, SLOW);
+
+  it('property: any refusal embedding random slices of the key, in any form, prints no fragment of it and no control character', async () => {
+    const slice = fc.tuple(fc.nat({ max: KEY.length - 8 }), fc.integer({ min: 8, max: KEY.length })).map(([start, len]) => KEY.slice(start, start + len));
+    const noise = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 120 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom('\u001b[31m', '\u202e', '\u009b', '\r\n', '\u0000', ' '.repeat(300), 'x'.repeat(190)),
+    );
+    const body = fc.array(fc.oneof(slice, noise), { minLength: 1, maxLength: 8 }).map((parts) => parts.join(''));
+    const form = fc.constantFrom('text', 'broker-error', 'gateway-message');
+    await fc.assert(fc.asyncProperty(body, form, fc.constantFrom(400, 403, 429, 500, 502), async (text, shape, status) => {
+      answer = (_req, res) => {
+        if (shape === 'text') {
+          res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(text);
+        } else {
+          json(res, status, shape === 'broker-error' ? { error: { code: 'x', message: text, requestId: text.slice(0, 50) } } : { message: text });
+        }
+      };
+      const run = await helper(['--url', base, '--key-file', keyFile]);
+      expectFailure(run, `HTTP ${status}`);
+      expect(run.stderr.length).toBeLessThan(800);
+    }), { numRuns: 25 });
+  }, 180_000);
 });
