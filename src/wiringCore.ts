@@ -7,9 +7,9 @@
 import { JwtVerifier } from './auth/jwt.js';
 import { SessionCache } from './aws/sessionCache.js';
 import type { BrokerDeps } from './broker/deps.js';
-import { loadConfigFile } from './config/load.js';
+import { loadConfigFileWithNotices } from './config/load.js';
 import type { BrokerConfig } from './config/schema.js';
-import { readSettings, type Settings } from './config/settings.js';
+import { assertEndpointOverrides, readSettings, type Settings } from './config/settings.js';
 import { InternalError } from './errors.js';
 import { ConfigGrantStore } from './grants/grantStore.js';
 import { createLogger, type Logger } from './http/logger.js';
@@ -52,7 +52,10 @@ export function wire(options: WireOptions): BrokerDeps {
   const logger = createLogger();
   try {
     const settings = readSettings(options.env);
-    const config = loadConfigFile(settings.BROKER_CONFIG);
+    const { config, notices } = loadConfigFileWithNotices(settings.BROKER_CONFIG);
+    // BROKER_STS_ENDPOINT / BROKER_S3_ENDPOINT: loopback http only when the config allows it
+    assertEndpointOverrides(settings, config.allowInsecureLoopbackHttp, settings.BROKER_CONFIG);
+    for (const notice of notices) logger.info('config notice', { path: notice.path, notice: notice.message });
     const store = new ConfigGrantStore(config);
     const clock = Date.now;
     const issuer = options.issuer(settings, logger);

@@ -1,27 +1,27 @@
 /**
  * Config rules that span fields or need more than one value's worth of context, run after the
  * zod schema has accepted the shape. Each finding names a dotted path so the broker can refuse
- * to start with the bad field named (STYLE.md 6).
+ * to start with the bad field named (docs/security.md lists the rules).
  */
 import { MAX_OBJECT_KEY_BYTES } from '../aws/limits.js';
 import { partitionOf } from '../aws/partition.js';
 import { buildSessionPolicy } from '../policy/sessionPolicy.js';
 import { pathRuleViolation, utf8Bytes } from '../keys/objectKey.js';
+import { endpointProblem, isLoopbackHost } from '../net/loopback.js';
+import type { ConfigFindings, ConfigIssue } from './issues.js';
 import type { BrokerConfig, ClientConfig, JwtClientConfig, PartnerConfig } from './schema.js';
+import { subjectFolderFindings } from './subjectFolders.js';
 
-/** One refused field: `path` is dotted (`partners.acme.clients.app.prefix`). */
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
+export type { ConfigFindings, ConfigIssue } from './issues.js';
 
 const SUB = '${sub}';
 /** The longest segment `${sub}` can become (see grants/subject.ts). */
 const MAX_SUBJECT_SEGMENT = 64;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 interface ClientAt {
   path: string;
+  partnerId: string;
+  clientId: string;
   partner: PartnerConfig;
   client: ClientConfig;
 }
@@ -30,29 +30,88 @@ interface ClientAt {
 function clientsOf(config: BrokerConfig): ClientAt[] {
   return Object.entries(config.partners).flatMap(([partnerId, partner]) =>
     Object.entries(partner.clients).map(([clientId, client]) => ({
-      path: `partners.${partnerId}.clients.${clientId}`, partner, client,
+      path: `partners.${partnerId}.clients.${clientId}`, partnerId, clientId, partner, client,
     })));
 }
 
-/** All findings for `config`; empty when it is acceptable. */
+/** The issues that refuse `config`; empty when it is acceptable. */
 export function crossChecks(config: BrokerConfig): ConfigIssue[] {
+  return crossCheckFindings(config).issues;
+}
+
+/** Issues (refusals) and notices (accepted, worth an operator's eye) for `config`. */
+export function crossCheckFindings(config: BrokerConfig): ConfigFindings {
   const clients = clientsOf(config);
-  return [
+  const allow = config.allowInsecureLoopbackHttp;
+  // Folder ownership is only meaningful between prefixes that passed their own rules.
+  const folders = subjectFolderFindings(clients.filter((c) => prefixIssues(c).length === 0));
+  const issues = [
+    ...Object.entries(config.partners).flatMap(([partnerId, partner]) => partnerEndpointIssues(`partners.${partnerId}`, partner, allow)),
     ...duplicateApiKeys(clients),
     ...overlappingJwtClients(clients),
     ...clients.flatMap((c) => prefixIssues(c)),
-    ...clients.flatMap((c) => (c.client.jwt ? jwtUrlIssues(c, c.client.jwt, config.allowInsecureLoopbackHttp) : [])),
+    ...folders.issues,
+    ...clients.flatMap((c) => (c.client.jwt ? jwtUrlIssues(c, c.client.jwt, allow) : [])),
+    ...clients.flatMap((c) => corsOriginIssues(c, allow)),
     ...clients.flatMap((c) => clientDurationIssues(c)),
     ...clients.flatMap((c) => widestPolicyIssues(c)),
   ];
+  return { issues, notices: folders.notices };
+}
+
+/**
+ * STS answers carry a secret key and S3 carries the partner's data: both endpoints are https
+ * (loopback http only for local development, with allowInsecureLoopbackHttp).
+ */
+function partnerEndpointIssues(path: string, partner: PartnerConfig, allow: boolean): ConfigIssue[] {
+  return (['stsEndpoint', 's3Endpoint'] as const).flatMap((field) => {
+    const value = partner[field];
+    const problem = value === undefined ? undefined : endpointProblem(value, allow);
+    return problem === undefined ? [] : [{ path: `${path}.${field}`, message: problem }];
+  });
+}
+
+/**
+ * Why `value` is not a CORS origin the broker can match, or undefined. Browsers send `Origin` as
+ * scheme://host[:port], lowercase, default port omitted: anything else would never match (or, for
+ * `*` and `null`, match far too much), so it is refused rather than silently dead.
+ */
+export function corsOriginProblem(value: string, allowInsecureLoopbackHttp: boolean): string | undefined {
+  if (value === '*') return 'must not be "*": list each allowed origin (https://app.example.com)';
+  if (value.toLowerCase() === 'null') return 'must not be "null": sandboxed frames, file: pages and redirects all send it, so it names no one';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an origin: scheme://host[:port], like https://app.example.com';
+  }
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials (user:password@)';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an https origin, like https://app.example.com';
+  if (url.protocol === 'http:') {
+    if (!isLoopbackHost(url.hostname)) return 'must be an https origin (http only for 127.0.0.0/8, localhost or [::1] with allowInsecureLoopbackHttp: true)';
+    if (!allowInsecureLoopbackHttp) return 'http is allowed only on loopback (127.0.0.0/8, localhost, [::1]) with allowInsecureLoopbackHttp: true';
+  }
+  if (url.search !== '' || value.includes('?')) return 'must not have a query: an origin is scheme://host[:port] only';
+  if (url.hash !== '' || value.includes('#')) return 'must not have a fragment: an origin is scheme://host[:port] only';
+  if (url.pathname !== '/' || value.endsWith('/')) return 'must not have a path or a trailing "/": an origin is scheme://host[:port] only';
+  if (value !== url.origin) return `must be written as browsers send it: "${url.origin}"`;
+  return undefined;
+}
+
+function corsOriginIssues({ path, client }: ClientAt, allow: boolean): ConfigIssue[] {
+  return client.cors.origins.flatMap((origin, i) => {
+    const problem = corsOriginProblem(origin, allow);
+    return problem === undefined ? [] : [{ path: `${path}.cors.origins.${i}`, message: problem }];
+  });
 }
 
 /**
  * A grant whose widest session policy (all its actions, `${sub}` at its longest) exceeds STS's
  * limit could never vend whole-grant credentials: refuse it at start, not on every request.
  */
-function widestPolicyIssues({ path, partner, client }: ClientAt): ConfigIssue[] {
-  if (prefixIssues({ path, partner, client }).length > 0) return [];
+function widestPolicyIssues(at: ClientAt): ConfigIssue[] {
+  const { path, partner, client } = at;
+  if (prefixIssues(at).length > 0) return [];
   const prefix = client.prefix.replaceAll(SUB, 'x'.repeat(MAX_SUBJECT_SEGMENT));
   try {
     buildSessionPolicy({ partition: partitionOf(partner.roleArn), bucket: partner.bucket, prefix, actions: client.actions });
@@ -105,7 +164,7 @@ function overlappingJwtClients(clients: ClientAt[]): ConfigIssue[] {
 }
 
 /** `${sub}` placement, then the same character rules as object keys, then room left for keys. */
-function prefixIssues({ path, client }: ClientAt): ConfigIssue[] {
+function prefixIssues({ path, client }: Pick<ClientAt, 'path' | 'client'>): ConfigIssue[] {
   const at = `${path}.prefix`;
   const { prefix } = client;
   const subCount = prefix.split(SUB).length - 1;
@@ -131,19 +190,11 @@ function prefixIssues({ path, client }: ClientAt): ConfigIssue[] {
   return [];
 }
 
-/** https only; plain http solely for loopback hosts, and only when local development says so. */
-function urlIssue(value: string, allowInsecureLoopbackHttp: boolean): string | undefined {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol === 'https:') return undefined;
-  if (url?.protocol === 'http:' && allowInsecureLoopbackHttp && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
-  return 'must be an https URL (http only for 127.0.0.1, localhost or [::1] with allowInsecureLoopbackHttp: true)';
-}
-
 function jwtUrlIssues({ path }: ClientAt, jwt: JwtClientConfig, allowInsecureLoopbackHttp: boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const issuerProblem = urlIssue(jwt.issuer, allowInsecureLoopbackHttp);
+  const issuerProblem = endpointProblem(jwt.issuer, allowInsecureLoopbackHttp);
   if (issuerProblem) issues.push({ path: `${path}.jwt.issuer`, message: issuerProblem });
-  const jwksProblem = jwt.jwksUri === undefined ? undefined : urlIssue(jwt.jwksUri, allowInsecureLoopbackHttp);
+  const jwksProblem = jwt.jwksUri === undefined ? undefined : endpointProblem(jwt.jwksUri, allowInsecureLoopbackHttp);
   if (jwksProblem) issues.push({ path: `${path}.jwt.jwksUri`, message: jwksProblem });
   return issues;
 }

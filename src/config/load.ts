@@ -8,21 +8,48 @@ import { readFileSync } from 'node:fs';
 import { isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { crossChecks, type ConfigIssue } from './crossChecks.js';
+import { crossCheckFindings } from './crossChecks.js';
+import type { ConfigIssue } from './issues.js';
 import { configSchema, type BrokerConfig } from './schema.js';
+
+export type { ConfigIssue } from './issues.js';
+
+/** The outcome of checking config text: `config` is set exactly when `issues` is empty. */
+export interface ConfigCheck {
+  /** Refusals: the broker will not start on this config. */
+  issues: ConfigIssue[];
+  /** Accepted, but worth an operator's eye (a literal prefix holding every subject's folder, say). */
+  notices: ConfigIssue[];
+  config?: BrokerConfig;
+}
+
+/**
+ * Checks config text exactly as the broker does at cold start (YAML, schema, cross-field rules),
+ * returning every finding instead of throwing: for scripts and tools that list them.
+ */
+export function checkConfigText(yamlText: string): ConfigCheck {
+  const raw = parseYaml(yamlText);
+  if ('issues' in raw) return { issues: raw.issues, notices: [] };
+  const parsed = configSchema.safeParse(raw.value);
+  if (!parsed.success) return { issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, raw.value)), notices: [] };
+  const { issues, notices } = crossCheckFindings(parsed.data);
+  return issues.length > 0 ? { issues, notices } : { issues, notices, config: parsed.data };
+}
+
+/** Parses and validates config text, with the notices; `source` (usually the file path) is named in every error. */
+export function parseConfigWithNotices(yamlText: string, source: string): { config: BrokerConfig; notices: ConfigIssue[] } {
+  const { issues, notices, config } = checkConfigText(yamlText);
+  if (config === undefined) throw configError(source, issues);
+  return { config, notices };
+}
 
 /** Parses and validates config text; `source` (usually the file path) is named in every error. */
 export function parseConfig(yamlText: string, source: string): BrokerConfig {
-  const raw = parseYaml(yamlText, source);
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw configError(source, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw)));
-  const issues = crossChecks(parsed.data);
-  if (issues.length > 0) throw configError(source, issues);
-  return parsed.data;
+  return parseConfigWithNotices(yamlText, source).config;
 }
 
-/** Reads, parses and validates the config file at `path`. */
-export function loadConfigFile(path: string): BrokerConfig {
+/** Reads, parses and validates the config file at `path`, with the notices. */
+export function loadConfigFileWithNotices(path: string): { config: BrokerConfig; notices: ConfigIssue[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -30,7 +57,12 @@ export function loadConfigFile(path: string): BrokerConfig {
     const reason = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(`invalid config ${path}: cannot read the file (${reason})`, { cause });
   }
-  return parseConfig(text, path);
+  return parseConfigWithNotices(text, path);
+}
+
+/** Reads, parses and validates the config file at `path`. */
+export function loadConfigFile(path: string): BrokerConfig {
+  return loadConfigFileWithNotices(path).config;
 }
 
 /** First 16 hex chars of the SHA-256 of the config's canonical JSON: equal configs, equal hashes. */
@@ -57,16 +89,16 @@ function configError(source: string, issues: ConfigIssue[]): ConfigError {
 }
 
 /** YAML → plain data. Duplicate keys are errors (the yaml default, stated anyway); so are warnings. */
-function parseYaml(text: string, source: string): unknown {
+function parseYaml(text: string): { value: unknown } | { issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   const problems = [...doc.errors, ...doc.warnings];
-  if (problems.length > 0) throw configError(source, problems.map((p) => describeYamlProblem(doc, lineCounter, p)));
+  if (problems.length > 0) return { issues: problems.map((p) => describeYamlProblem(doc, lineCounter, p)) };
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    return { value: doc.toJS({ maxAliasCount: 100 }) };
   } catch (cause) {
     // toJS throws on alias expansion bombs ("excessive alias count")
-    throw new ConfigError(`invalid config ${source}: yaml: ${(cause as Error).message}`, { cause });
+    return { issues: [{ path: 'yaml', message: (cause as Error).message }] };
   }
 }
 

@@ -5,21 +5,43 @@
  */
 import * as z from 'zod';
 import { ConfigError } from '../errors.js';
+import { endpointProblem } from '../net/loopback.js';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-const url = z.url({ protocol: /^https?$/ }).optional();
+/**
+ * An endpoint override: an absolute URL, and never plain http to a host off this machine (an STS
+ * answer carries a secret key). Loopback http also needs the config's allowInsecureLoopbackHttp,
+ * which the environment cannot see: `endpointOverrideIssues` checks that once the config is read.
+ */
+const endpoint = z.string()
+  .superRefine((value, ctx) => {
+    const problem = endpointProblem(value, true);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .optional();
+
+/** The Powertools Logger levels; LOG_LEVEL is matched case-insensitively and stored upper-case. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const logLevel = z.string()
+  .transform((v) => v.toUpperCase())
+  .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')} (any case)` }))
+  .default('INFO');
 
 const settingsSchema = z.object({
   BROKER_CONFIG: z.string().min(1, 'must name the YAML config file'),
   /** Override every partner's STS / S3 endpoint (local AWS, or one VPC endpoint for all). */
-  BROKER_STS_ENDPOINT: url,
-  BROKER_S3_ENDPOINT: url,
+  BROKER_STS_ENDPOINT: endpoint,
+  BROKER_S3_ENDPOINT: endpoint,
   BROKER_STS_TIMEOUT_MS: int(100, 30000, 3000),
   BROKER_STS_MAX_ATTEMPTS: int(1, 5, 3),
   BROKER_JWKS_TIMEOUT_MS: int(100, 10000, 1500),
   BROKER_JWKS_MAX_BYTES: int(1024, 1048576, 65536),
   BROKER_SESSION_CACHE_ENTRIES: int(1, 100000, 500),
   BROKER_VERSION: z.string().default('dev'),
+  /** The logger's level; an unknown value (`verbose`) stops the broker instead of silently logging at INFO. */
+  LOG_LEVEL: logLevel,
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -30,4 +52,33 @@ export function readSettings(env: Record<string, string | undefined> = process.e
   if (parsed.success) return parsed.data;
   const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   throw new ConfigError(`invalid environment: ${fields}`);
+}
+
+/**
+ * The endpoint overrides checked against the config's allowInsecureLoopbackHttp (loopback http is
+ * for local development only), as `VARIABLE: reason` lines; empty when both may be used.
+ */
+export function endpointOverrideIssues(settings: Pick<Settings, 'BROKER_STS_ENDPOINT' | 'BROKER_S3_ENDPOINT'>, allowInsecureLoopbackHttp: boolean): string[] {
+  return (['BROKER_STS_ENDPOINT', 'BROKER_S3_ENDPOINT'] as const).flatMap((name) => {
+    const value = settings[name];
+    const problem = value === undefined ? undefined : endpointProblem(value, allowInsecureLoopbackHttp);
+    return problem === undefined ? [] : [`${name}: ${problem}`];
+  });
+}
+
+/** Throws ConfigError naming each endpoint override the config does not allow. */
+export function assertEndpointOverrides(settings: Pick<Settings, 'BROKER_STS_ENDPOINT' | 'BROKER_S3_ENDPOINT'>, allowInsecureLoopbackHttp: boolean, configSource: string): void {
+  const issues = endpointOverrideIssues(settings, allowInsecureLoopbackHttp);
+  if (issues.length > 0) {
+    throw new ConfigError(`invalid environment: ${issues.join('; ')} (allowInsecureLoopbackHttp is ${allowInsecureLoopbackHttp} in ${configSource})`);
+  }
+}
+
+/**
+ * LOG_LEVEL for the logger, which exists before the settings are read (it logs the refusal when they
+ * are invalid): the validated level, or INFO when unset or invalid (readSettings then refuses to start).
+ */
+export function loggerLogLevel(env: Record<string, string | undefined> = process.env): LogLevel {
+  const parsed = logLevel.safeParse(env.LOG_LEVEL === '' ? undefined : env.LOG_LEVEL);
+  return parsed.success ? parsed.data : 'INFO';
 }

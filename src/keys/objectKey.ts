@@ -1,5 +1,5 @@
 /**
- * Object-key rules (DESIGN.md security invariant 2). Keys arrive relative to a grant prefix; they
+ * Object-key rules (security invariant 2 in docs/security.md). Keys arrive relative to a grant prefix; they
  * are refused, never repaired, when they could escape it, reach another prefix through an IAM
  * wildcard or variable, or exceed S3's 1024-byte limit once joined.
  */
@@ -10,6 +10,14 @@ import { InternalError, InvalidKeyError } from '../errors.js';
 // form a supplementary code point. (String#isWellFormed is not in the ES2023 lib we compile for.)
 const LONE_SURROGATE = /\p{Cs}/u;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Invisible characters that change how a key reads without changing how it looks: the line and
+ * paragraph separators U+2028/U+2029 (line breaks in logs, JavaScript and JSON-in-HTML), and every
+ * format character (category Cf: bidi controls U+200E/F, U+202A–202E, U+2066–2069, zero-width
+ * U+200B–200D, U+2060, the BOM U+FEFF, soft hyphen U+00AD, tag characters …). A key with U+202E
+ * (`invoice` + U+202E + `fdp.exe`) prints as `invoiceexe.pdf`; two keys that print alike are two objects.
+ */
+const FORMAT = /[\p{Cf}\u2028\u2029]/u;
 const IAM_SPECIAL = /[*?$]/;
 
 /**
@@ -18,6 +26,9 @@ const IAM_SPECIAL = /[*?$]/;
  */
 export function pathRuleViolation(path: string): string | undefined {
   if (CONTROL.test(path)) return 'must not contain control characters (C0, DEL or C1)';
+  if (FORMAT.test(path)) {
+    return 'must not contain invisible format characters (U+2028/U+2029 line and paragraph separators, bidi controls, zero-width characters: Unicode category Cf)';
+  }
   if (path.startsWith('/')) return 'must not start with "/"';
   const segments = path.split('/');
   if (segments.some((s) => s === '')) return 'must not contain an empty segment ("//" or a trailing "/")';

@@ -117,7 +117,7 @@ describe('parseConfig', () => {
 
   it('refuses a non-https issuer through the cross-checks', () => {
     expectConfigError(parseWith({ partners: { acme: { clients: { app: { jwt: { issuer: 'http://issuer.example' } } } } } }),
-      `invalid config ${SOURCE}: partners.acme.clients.app.jwt.issuer: must be an https URL (http only for 127.0.0.1, localhost or [::1] with allowInsecureLoopbackHttp: true)`);
+      `invalid config ${SOURCE}: partners.acme.clients.app.jwt.issuer: must be an https URL (http only for 127.0.0.0/8, localhost or [::1] with allowInsecureLoopbackHttp: true)`);
   });
 
   it('refuses YAML alias bombs', () => {
