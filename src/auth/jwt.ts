@@ -1,11 +1,12 @@
 /**
- * OIDC / JWT verification with jose (DESIGN.md security invariant 3). The token's header and
- * payload are read untrusted only to pick the client by (issuer, audience) and to refuse hostile
- * headers; only then are the client's keys fetched and the signature and claims verified.
+ * OIDC / JWT verification with jose (see docs/security.md, "JWTs"). The token's header and payload
+ * are read untrusted only to pick the client by (issuer, audience) and to refuse hostile headers
+ * (including a `typ` the client does not accept); only then are the client's keys fetched and the
+ * signature and claims verified.
  *
- * JWKS location: the client's `jwksUri`, else `${issuer}/.well-known/jwks.json` (the convention of
- * most OIDC providers, e.g. Auth0 and Cognito). OIDC discovery is deliberately not used: one fewer
- * fetch per cold start, and the keys' location comes from the config, never from the network.
+ * Where the keys are: the client's `jwksUri`, else OIDC discovery (./oidcDiscovery.ts): the
+ * `jwks_uri` of the issuer's own `<issuer>/.well-known/openid-configuration`. Both fetches are
+ * bounded the same way (./jwks.ts) and share the request's deadline.
  */
 import {
   createRemoteJWKSet,
@@ -19,8 +20,12 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import type { ClientConfig, JwtClientConfig } from '../config/schema.js';
-import { BrokerError, JwksUnavailableError, UnauthenticatedError } from '../errors.js';
+import { BrokerError, UnauthenticatedError } from '../errors.js';
 import type { GrantStore } from '../ports.js';
+import { boundedFetch, checkedUrl, guardKeyResolver } from './jwks.js';
+import { OidcDiscovery } from './oidcDiscovery.js';
+
+export { boundedFetch } from './jwks.js';
 
 /** Far above any real ID/access token (typically 1–2 KiB); stops decoding and hashing huge input. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -38,9 +43,9 @@ export interface JwtVerifierOptions {
   jwksTimeoutMs: number;
   /** The largest JWKS body accepted; the download is aborted past it. */
   jwksMaxBytes: number;
-  /** Skew tolerated on `exp` and `nbf`. */
+  /** Skew tolerated on `exp`, `nbf` and `iat`. */
   clockToleranceSeconds: number;
-  /** Allow `http:` JWKS URIs on loopback hosts: local development only. */
+  /** Allow `http:` JWKS URIs and issuers (discovery) on loopback hosts: local development only. */
   allowInsecureLoopbackHttp: boolean;
   /** Injected for tests; the global fetch otherwise. */
   fetch?: typeof fetch;
@@ -64,11 +69,20 @@ interface JwtClientMatch {
 /** Verifies bearer JWTs against the clients in a GrantStore; caches one JWKS per URI. */
 export class JwtVerifier {
   private readonly jwksByUri = new Map<string, JWTVerifyGetKey>();
+  private readonly discovery: OidcDiscovery;
 
   constructor(
     private readonly store: GrantStore,
     private readonly options: JwtVerifierOptions,
-  ) {}
+  ) {
+    this.discovery = new OidcDiscovery({
+      timeoutMs: options.jwksTimeoutMs,
+      maxBytes: options.jwksMaxBytes,
+      allowInsecureLoopbackHttp: options.allowInsecureLoopbackHttp,
+      cacheMaxAgeMs: JWKS_CACHE_MAX_AGE_MS,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
 
   /** Verifies `token`; throws UnauthenticatedError (401) or JwksUnavailableError (503). */
   async verify(token: string): Promise<VerifiedJwt> {
@@ -78,8 +92,10 @@ export class JwtVerifier {
     if (!match.jwt.algorithms.includes(header.alg as JwtClientConfig['algorithms'][number])) {
       throw new UnauthenticatedError('token algorithm is not allowed for this client');
     }
-    const keys = this.jwksFor(match.jwt);
+    refuseWrongTyp(header, match.jwt);
+    const keys = await this.jwksFor(match.jwt);
     const verified = await this.verifySignatureAndClaims(token, keys, match.jwt);
+    refuseFutureIat(verified, this.nowSeconds(), this.options.clockToleranceSeconds);
     return { partnerId: match.partnerId, clientId: match.clientId, subject: subjectOf(verified, match.jwt.subjectClaim) };
   }
 
@@ -87,22 +103,32 @@ export class JwtVerifier {
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: jwt.issuer,
-        // `null` is the config's explicit opt-out of the audience check (STYLE.md 7).
+        // `null` is the config's explicit opt-out of the audience check (an omitted audience is a config error).
         ...(jwt.audience === null ? {} : { audience: jwt.audience }),
         algorithms: jwt.algorithms,
         clockTolerance: this.options.clockToleranceSeconds,
         requiredClaims: ['exp', jwt.subjectClaim],
+        // also checked before any fetch (refuseWrongTyp); jose compares the same way (RFC 8725 3.11)
+        ...(jwt.requireTyp === undefined ? {} : { typ: jwt.requireTyp }),
+        // jose then requires iat, refuses it older than this (plus skew) and in the future
+        ...(jwt.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: jwt.maxTokenAgeSeconds }),
         ...(this.options.now ? { currentDate: this.options.now() } : {}),
       });
       return payload;
     } catch (err) {
-      throw toBrokerError(err);
+      throw toBrokerError(err, jwt);
     }
   }
 
+  private nowSeconds(): number {
+    return Math.floor((this.options.now ? this.options.now() : new Date()).getTime() / 1000);
+  }
+
   /** The client's key resolver, created once per URI so its cache and cooldown are shared. */
-  private jwksFor(jwt: JwtClientConfig): JWTVerifyGetKey {
-    const url = jwksUrl(jwt, this.options.allowInsecureLoopbackHttp);
+  private async jwksFor(jwt: JwtClientConfig): Promise<JWTVerifyGetKey> {
+    const url = jwt.jwksUri === undefined
+      ? await this.discovery.jwksUri(jwt.issuer)
+      : checkedUrl(jwt.jwksUri, 'JWKS URI', this.options.allowInsecureLoopbackHttp);
     const cached = this.jwksByUri.get(url.href);
     if (cached) return cached;
     const remote = createRemoteJWKSet(url, {
@@ -172,89 +198,28 @@ function audiencesOf(aud: unknown): string[] {
   return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
 }
 
-/** The client's JWKS URL; https only, except loopback http when explicitly allowed. */
-export function jwksUrl(jwt: JwtClientConfig, allowInsecureLoopbackHttp: boolean): URL {
-  const raw = jwt.jwksUri ?? `${jwt.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (cause) {
-    throw new JwksUnavailableError('JWKS URI is not a valid URL', { cause });
-  }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && allowInsecureLoopbackHttp && isLoopbackHost(url.hostname)) return url;
-  // A config problem, not the caller's: a 5xx whose message is logged, never shown.
-  throw new JwksUnavailableError('JWKS URI must use https (http only on loopback with allowInsecureLoopbackHttp)');
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
 /**
- * Wraps jose's remote key set so that every failure to obtain usable keys (network, timeout, size
- * cap, not JSON, not a JWKS, unimportable key) is a 503; only "no key matches" stays a 401, since
- * that one is the token's fault.
+ * `jwt.requireTyp`: the JOSE `typ` header must name that type. Compared as RFC 8725 (3.11) and
+ * RFC 9068 (2.1) say: case-insensitively, with or without the `application/` prefix.
  */
-function guardKeyResolver(remote: JWTVerifyGetKey): JWTVerifyGetKey {
-  return async (header, token) => {
-    try {
-      return await remote(header, token);
-    } catch (err) {
-      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-      if (err instanceof BrokerError) throw err;
-      throw new JwksUnavailableError(err instanceof errors.JWKSTimeout ? 'JWKS fetch timed out' : 'JWKS could not be fetched or used', { cause: err });
-    }
-  };
+function refuseWrongTyp(header: ProtectedHeaderParameters, jwt: JwtClientConfig): void {
+  if (jwt.requireTyp === undefined) return;
+  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(jwt.requireTyp)) {
+    throw new UnauthenticatedError(`token type (JOSE typ header) must be "${jwt.requireTyp}"`);
+  }
 }
 
-/** A fetch that enforces the JWKS size cap by reading the body itself, and its own deadline. */
-export function boundedFetch(options: { maxBytes: number; timeoutMs: number; fetch: typeof fetch }) {
-  return async (url: string, init: { headers: Headers; method: 'GET'; redirect: 'manual'; signal: AbortSignal }): Promise<Response> => {
-    const signal = AbortSignal.any([init.signal, AbortSignal.timeout(options.timeoutMs)]);
-    let response: Response;
-    try {
-      response = await options.fetch(url, { ...init, signal });
-    } catch (cause) {
-      throw new JwksUnavailableError(signal.aborted ? 'JWKS fetch timed out' : 'JWKS endpoint unreachable', { cause });
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new JwksUnavailableError(`JWKS endpoint answered HTTP ${response.status}`);
-    }
-    const body = await readCapped(response, options.maxBytes, signal);
-    return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
-  };
+/** `at+JWT`, `application/at+jwt` → `application/at+jwt`. */
+function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.includes('/') ? lower : `application/${lower}`;
 }
 
-/** Reads a body up to `maxBytes`, cancelling the download the moment it goes past. */
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-  const tooLarge = () => new JwksUnavailableError(`JWKS response exceeds ${maxBytes} bytes`);
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
+/** An `iat` in the future (beyond the clock skew) is refused for every client: such a token was not issued by a sane clock. */
+function refuseFutureIat(payload: JWTPayload, nowSeconds: number, toleranceSeconds: number): void {
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + toleranceSeconds) {
+    throw new UnauthenticatedError('token issued in the future (iat)');
   }
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  } catch (cause) {
-    if (cause instanceof JwksUnavailableError) throw cause;
-    throw new JwksUnavailableError(signal.aborted ? 'JWKS fetch timed out' : 'JWKS response could not be read', { cause });
-  }
-  return Buffer.concat(chunks);
 }
 
 /** The subject claim's value; it must be a non-empty string to become a path segment. */
@@ -267,17 +232,19 @@ function subjectOf(payload: JWTPayload, claim: string): string {
 }
 
 /** Maps jose's verification errors to a 401 with a clear message; never echoes the token. */
-function toBrokerError(err: unknown): Error {
+function toBrokerError(err: unknown, jwt: JwtClientConfig): Error {
   if (err instanceof BrokerError) return err;
   if (!(err instanceof errors.JOSEError)) return err instanceof Error ? err : new Error(String(err));
   // jose errors carry the decoded payload; keep only their name and code for logs.
   const cause = { name: err.name, code: err.code };
-  return new UnauthenticatedError(messageFor(err), { cause });
+  return new UnauthenticatedError(messageFor(err, jwt), { cause });
 }
 
-function messageFor(err: errors.JOSEError): string {
-  if (err instanceof errors.JWTExpired) return err.claim === 'exp' ? 'token expired' : 'token too old';
-  if (err instanceof errors.JWTClaimValidationFailed) return claimMessage(err);
+function messageFor(err: errors.JOSEError, jwt: JwtClientConfig): string {
+  if (err instanceof errors.JWTExpired) {
+    return err.claim === 'exp' ? 'token expired' : `token too old: issued more than ${jwt.maxTokenAgeSeconds} s ago (maxTokenAgeSeconds)`;
+  }
+  if (err instanceof errors.JWTClaimValidationFailed) return claimMessage(err, jwt);
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature invalid';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed for this client';
   if (err instanceof errors.JWKSNoMatchingKey) return 'no key in the issuer\'s JWKS matches the token (unknown kid)';
@@ -288,8 +255,11 @@ function messageFor(err: errors.JOSEError): string {
 }
 
 /** `claim` is one of the names jose checks (iss, aud, nbf, …): safe to name in a message. */
-function claimMessage(err: errors.JWTClaimValidationFailed): string {
+function claimMessage(err: errors.JWTClaimValidationFailed, jwt: JwtClientConfig): string {
+  if (err.claim === 'iat' && err.reason === 'missing') return 'token has no "iat" claim, which this client requires (maxTokenAgeSeconds)';
   if (err.reason === 'missing') return `token is missing the required "${err.claim}" claim`;
+  if (err.claim === 'iat' && err.reason === 'check_failed') return 'token issued in the future (iat)';
+  if (err.claim === 'typ') return `token type (JOSE typ header) must be "${jwt.requireTyp}"`;
   if (err.claim === 'nbf' && err.reason === 'check_failed') return 'token not yet valid';
   if (err.claim === 'iss' || err.claim === 'aud') return 'token issuer/audience mismatch';
   return `token claim "${err.claim}" is invalid`;

@@ -5,11 +5,12 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
-  BrokerError, S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
+  BrokerError, DeadlineExceededError, S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
 } from '../errors.js';
-import type { MultipartCall, MultipartStore, UploadedPart } from '../ports.js';
+import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS, type MultipartCall, type MultipartStore, type UploadedPart } from '../ports.js';
 import { MAX_MULTIPART_PARTS } from './limits.js';
 import { clientConfig } from './s3.js';
+import { guardAttempts } from './sts.js';
 import { isNetworkFailure, isThrottling, isTimeout, readFacts } from './stsErrors.js';
 
 export interface S3MultipartStoreOptions {
@@ -49,8 +50,8 @@ export class S3MultipartStore implements MultipartStore {
 
   /** CreateMultipartUpload with the object's Content-Type. */
   async create(input: MultipartCall & { contentType: string }): Promise<{ uploadId: string }> {
-    const out = await this.send(input, 'CreateMultipartUpload', (s3) =>
-      s3.send(new CreateMultipartUploadCommand({ Bucket: input.target.bucket, Key: input.key, ContentType: input.contentType })));
+    const out = await this.send(input, 'CreateMultipartUpload', (s3, o) =>
+      s3.send(new CreateMultipartUploadCommand({ Bucket: input.target.bucket, Key: input.key, ContentType: input.contentType }), o));
     if (typeof out.UploadId !== 'string' || out.UploadId === '') throw new S3UpstreamError('S3 answered CreateMultipartUpload without an UploadId');
     return { uploadId: out.UploadId };
   }
@@ -61,9 +62,9 @@ export class S3MultipartStore implements MultipartStore {
     let marker: string | undefined;
     // 10000 parts at ≥ 1 per page bounds the loop even if S3 kept answering IsTruncated.
     for (let page = 0; page <= MAX_MULTIPART_PARTS; page++) {
-      const out = await this.send(input, 'ListParts', (s3) => s3.send(new ListPartsCommand({
+      const out = await this.send(input, 'ListParts', (s3, o) => s3.send(new ListPartsCommand({
         Bucket: input.target.bucket, Key: input.key, UploadId: input.uploadId, ...(marker === undefined ? {} : { PartNumberMarker: marker }),
-      })));
+      }), o));
       for (const p of out.Parts ?? []) {
         if (typeof p.PartNumber !== 'number' || typeof p.Size !== 'number' || typeof p.ETag !== 'string') {
           throw new S3UpstreamError('S3 answered ListParts with an incomplete part');
@@ -80,9 +81,9 @@ export class S3MultipartStore implements MultipartStore {
   /** CompleteMultipartUpload with exactly `parts`, ascending. */
   async complete(input: MultipartCall & { uploadId: string; parts: ReadonlyArray<{ partNumber: number; etag: string }> }): Promise<{ etag: string }> {
     const parts = [...input.parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
-    const out = await this.send(input, 'CompleteMultipartUpload', (s3) => s3.send(new CompleteMultipartUploadCommand({
+    const out = await this.send(input, 'CompleteMultipartUpload', (s3, o) => s3.send(new CompleteMultipartUploadCommand({
       Bucket: input.target.bucket, Key: input.key, UploadId: input.uploadId, MultipartUpload: { Parts: parts },
-    })));
+    }), o));
     // The object exists now: a missing ETag must not turn success into an error (a retry would only
     // find NoSuchUpload). Ceph RGW 16 answers `<ETag></ETag>`; its stored ETag, like S3's, is the
     // multipart convention computed below (the e2e suite checks it against the owner's listing).
@@ -91,20 +92,29 @@ export class S3MultipartStore implements MultipartStore {
 
   /** AbortMultipartUpload. */
   async abort(input: MultipartCall & { uploadId: string }): Promise<void> {
-    await this.send(input, 'AbortMultipartUpload', (s3) =>
-      s3.send(new AbortMultipartUploadCommand({ Bucket: input.target.bucket, Key: input.key, UploadId: input.uploadId })));
+    await this.send(input, 'AbortMultipartUpload', (s3, o) =>
+      s3.send(new AbortMultipartUploadCommand({ Bucket: input.target.bucket, Key: input.key, UploadId: input.uploadId }), o));
   }
 
-  private async send<T>(call: MultipartCall, operation: string, fn: (s3: S3Client) => Promise<T>): Promise<T> {
+  /**
+   * One S3 call within the request deadline (if any): refused before it starts when too little time
+   * is left, aborted (retries and backoff included) when the deadline passes; both are 504
+   * deadline_exceeded, never a 500 from Lambda's own timeout.
+   */
+  private async send<T>(call: MultipartCall, operation: string, fn: (s3: S3Client, options: { abortSignal?: AbortSignal }) => Promise<T>): Promise<T> {
+    const deadline = currentDeadline();
+    const outOfTime = (cause?: unknown) => new DeadlineExceededError(`S3 ${operation} did not finish within the request's time budget`, { cause });
+    if (deadline !== undefined && deadline.remainingMs() < MIN_UPSTREAM_ATTEMPT_MS) throw outOfTime();
     try {
-      return await fn(this.client(call));
+      return await fn(this.client(call), deadline === undefined ? {} : { abortSignal: deadline.signal });
     } catch (err) {
+      if (err instanceof DeadlineExceededError || (deadline !== undefined && deadline.remainingMs() < MIN_UPSTREAM_ATTEMPT_MS)) throw outOfTime(err);
       throw mapS3Error(err, operation);
     }
   }
 
   private client({ target, credentials }: MultipartCall): S3Client {
-    return new S3Client({
+    const client = new S3Client({
       ...clientConfig(target, credentials, 0),
       maxAttempts: this.options.maxAttempts,
       retryMode: 'standard',
@@ -117,6 +127,8 @@ export class S3MultipartStore implements MultipartStore {
         throwOnRequestTimeout: true,
       },
     });
+    guardAttempts(client);
+    return client;
   }
 }
 

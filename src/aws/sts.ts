@@ -1,6 +1,6 @@
 import { AssumeRoleCommand, type AssumeRoleCommandInput, type Credentials, STSClient } from '@aws-sdk/client-sts';
-import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../ports.js';
-import { StsUpstreamError } from '../errors.js';
+import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS, type AssumeRoleRequest, type CredentialIssuer, type TemporaryCredentials } from '../ports.js';
+import { DeadlineExceededError, StsTimeoutError, StsUpstreamError } from '../errors.js';
 import { mapStsError } from './stsErrors.js';
 
 /** The slice of a structured logger the adapter uses; Powertools' Logger satisfies it. */
@@ -34,11 +34,19 @@ export class StsCredentialIssuer implements CredentialIssuer {
     // Secure by default: an AssumeRole without a session policy would hand out the whole role.
     if (request.policy.length === 0) throw new TypeError('refusing AssumeRole without a session policy');
     let credentials: Credentials | undefined;
+    // The request deadline (if any) aborts the call, retries and backoff included, when it passes;
+    // the guard in `client` starts no attempt that has less than MIN_UPSTREAM_ATTEMPT_MS left.
+    const deadline = currentDeadline();
     try {
-      const output = await this.client(request.region, request.stsEndpoint).send(new AssumeRoleCommand(toInput(request)));
+      if (deadline !== undefined && deadline.remainingMs() < MIN_UPSTREAM_ATTEMPT_MS) throw new DeadlineExceededError('no time left for STS');
+      const output = await this.client(request.region, request.stsEndpoint)
+        .send(new AssumeRoleCommand(toInput(request)), deadline === undefined ? {} : { abortSignal: deadline.signal });
       credentials = output.Credentials;
     } catch (err) {
-      const mapped = mapStsError(err, request.partnerId);
+      const outOfTime = err instanceof DeadlineExceededError || (deadline !== undefined && deadline.remainingMs() < MIN_UPSTREAM_ATTEMPT_MS);
+      const mapped = outOfTime
+        ? new StsTimeoutError(`STS did not answer within the request's time budget for partner ${JSON.stringify(request.partnerId)}`, { cause: err })
+        : mapStsError(err, request.partnerId);
       this.options.logger?.warn('sts AssumeRole failed', { partnerId: request.partnerId, code: mapped.code, ...describe(err) });
       throw mapped;
     }
@@ -50,10 +58,35 @@ export class StsCredentialIssuer implements CredentialIssuer {
     let client = this.clients.get(key);
     if (client === undefined) {
       client = this.clientFor(region, endpoint);
+      guardAttempts(client);
       this.clients.set(key, client);
     }
     return client;
   }
+}
+
+/** The slice of an SDK v3 client that `guardAttempts` touches (STS and S3 clients both have it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's overloads per step do not unify across clients
+type AnyMiddlewareAdd = (...args: any[]) => void;
+interface WithMiddlewareStack {
+  middlewareStack: { add: AnyMiddlewareAdd };
+}
+type Next = (args: unknown) => Promise<unknown>;
+
+/**
+ * Runs inside the SDK's retry loop (finalizeRequest step, after the retry middleware), once per
+ * attempt: an attempt that would start with less than MIN_UPSTREAM_ATTEMPT_MS of the request's time
+ * budget left is not made. DeadlineExceededError is not retryable for the SDK, so the loop ends there.
+ * (The in-flight attempt itself is cut at the deadline by the abortSignal each call passes.)
+ */
+export function guardAttempts(client: WithMiddlewareStack): void {
+  client.middlewareStack.add((next: Next) => async (args: unknown) => {
+    const deadline = currentDeadline();
+    if (deadline !== undefined && deadline.remainingMs() < MIN_UPSTREAM_ATTEMPT_MS) {
+      throw new DeadlineExceededError('the request\'s time budget leaves no room for another attempt');
+    }
+    return next(args);
+  }, { step: 'finalizeRequest', priority: 'low', name: 'brokerDeadlineGuard', override: true });
 }
 
 /** A client whose retries (standard mode: throttling and transient errors, jittered) and timeouts are explicit. */

@@ -6,7 +6,7 @@ import {
 /**
  * What an SDK (or Node network) error tells us, read defensively: the shape is not typed across
  * protocols, and the local gateway answers STS calls S3-style, so the SDK names them 'Unknown' and
- * only `$metadata.httpStatusCode` is reliable (LOCAL-AWS.md quirk 4).
+ * only `$metadata.httpStatusCode` is reliable (see docs/local-aws.md).
  */
 export interface ErrorFacts {
   /** The service error code or JS error name (`Throttling`, `AccessDenied`, `TimeoutError`). */

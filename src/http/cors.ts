@@ -2,7 +2,7 @@ import type { BrokerDeps } from '../broker/deps.js';
 import type { Caller } from '../ports.js';
 
 /**
- * CORS is per client (DESIGN.md): once the caller is known, only its client's origins are echoed.
+ * CORS is per client (see docs/security.md): once the caller is known, only its client's origins are echoed.
  * Before authentication (a 401, a preflight) the union of all clients' origins applies, so a
  * browser can still read why it was refused. @middy/http-cors takes one static origin list, hence
  * this small function.

@@ -1,19 +1,23 @@
 /**
- * The one middleware stack every route runs in (STYLE.md 1, 5): request id and error mapping
- * outermost, then header normalisation, authentication, body limits and JSON parsing, then the
- * route's pure `handle`. Routes never build HTTP responses or error bodies themselves.
+ * The one middleware stack every route runs in (see docs/architecture.md): request id and error
+ * mapping outermost, then header normalisation, authentication, body limits and JSON parsing, then
+ * the route's pure `handle`. Routes never build HTTP responses or error bodies themselves.
+ *
+ * Every invocation runs under a deadline taken from the Lambda context (remaining time less
+ * DEADLINE_MARGIN_MS): the upstream calls of the request share it (see Deadline in ../ports.ts), so
+ * a slow identity provider, STS or S3 ends in an honest 504 rather than Lambda's own timeout.
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { authenticate } from '../auth/authenticate.js';
 import type { BrokerDeps } from '../broker/deps.js';
 import { InvalidRequestError, TooLargeError, type BrokerError } from '../errors.js';
-import type { Caller } from '../ports.js';
+import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Caller, type Deadline } from '../ports.js';
 import { corsHeaders } from './cors.js';
 import { describeZodError, toBrokerError } from './errorMapping.js';
 import { jsonBody } from './jsonBody.js';
+import { requestIdOf } from './logger.js';
 import { errorResponse, jsonResponse, type HttpResponse } from './responses.js';
 import type { Route } from './route.js';
 
@@ -35,23 +39,14 @@ const stateOf = (event: Event): InvocationState => {
   return state;
 };
 
-/** serverless-offline gives every event this one id; locally each request still deserves its own. */
-const OFFLINE_PLACEHOLDER_ID = 'offlineContext_resourceId';
-
-/** API Gateway's request id (it also appears in API Gateway's access logs), else a fresh UUID. */
-function requestIdOf(event: Event): string {
-  const id = event.requestContext?.requestId;
-  return id && id !== OFFLINE_PLACEHOLDER_ID ? id : randomUUID();
-}
-
 /** Builds the Lambda handler for one route; `getDeps` is called once per invocation (memoised by the caller). */
-export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerDeps) {
+export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerDeps): (event: Event, context?: Context) => Promise<HttpResponse> {
   const stack = middy<Event, HttpResponse>()
     .use(responseEnvelope(getDeps))
     .use(httpHeaderNormalizer())
     .use(authentication(route, getDeps));
   if (route.method === 'POST') stack.use(bodyLimit(route.maxBodyBytes ?? MAX_BODY_BYTES)).use(jsonBody());
-  return stack.handler(async (event) => {
+  const handler = stack.handler(async (event) => {
     const state = stateOf(event);
     const input = parseInput(route, event);
     const deps = getDeps();
@@ -60,6 +55,18 @@ export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerD
       : await route.handle(input, { deps, requestId: state.requestId, caller: requireCaller(state) });
     return jsonResponse(200, result, { noStore: route.noStore });
   });
+  return (event, context) => runWithDeadline(deadlineOf(context), () => handler(event, context as Context));
+}
+
+/**
+ * The invocation's deadline: Lambda's remaining time less DEADLINE_MARGIN_MS. Without a context
+ * that tells the time (a direct call in a test or script), none: each upstream call's own timeout
+ * and retry settings alone apply.
+ */
+export function deadlineOf(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Deadline | undefined {
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
+  return deadlineIn(remaining - DEADLINE_MARGIN_MS);
 }
 
 function requireCaller(state: InvocationState): Caller {
@@ -136,8 +143,37 @@ function bodyLimit(maxBytes: number): middy.MiddlewareObj<Event, HttpResponse> {
 }
 
 function parseInput<Input>(route: Route<Input>, event: Event): Input {
-  const source = route.method === 'POST' ? event.body : (event.queryStringParameters ?? {});
+  const source: unknown = route.method === 'POST' ? event.body : (event.queryStringParameters ?? {});
+  const root = route.method === 'POST' ? 'body' : 'query';
+  refuseIllFormedUnicode(source, root);
   const parsed = route.input.safeParse(source);
-  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error, route.method === 'POST' ? 'body' : 'query'));
+  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error, root));
   return parsed.data;
+}
+
+/** A UTF-16 surrogate not paired with its partner: not a character at all (`\uD800` in JSON, say). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Refuses (400 invalid_request, naming the field) any string in the request, object keys
+ * included, that is not well-formed UTF-16. Such strings cannot be UTF-8 encoded, so they would
+ * fail deep inside a signer or encoder (a 500) or reach S3 and the logs as replacement
+ * characters: one check here covers every field of every route, before any upstream call.
+ * Iterative, so a deeply nested body cannot exhaust the stack.
+ */
+export function refuseIllFormedUnicode(value: unknown, root: string): void {
+  const pending: Array<[unknown, string]> = [[value, root]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, path] = next;
+    if (typeof item === 'string') {
+      if (LONE_SURROGATE.test(item)) throw new InvalidRequestError(`${path}: must be well-formed Unicode (a lone surrogate is not a character)`);
+    } else if (Array.isArray(item)) {
+      item.forEach((element, index) => pending.push([element, `${path}.${index}`]));
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, element] of Object.entries(item)) {
+        if (LONE_SURROGATE.test(key)) throw new InvalidRequestError(`${path}: a field name is not well-formed Unicode (a lone surrogate is not a character)`);
+        pending.push([element, `${path}.${key}`]);
+      }
+    }
+  }
 }

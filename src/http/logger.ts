@@ -1,4 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 /**
  * One structured JSON logger per container. What is logged is chosen field by field at each call
@@ -6,6 +8,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
  */
 export function createLogger(serviceName = 'sts-broker'): Logger {
   return new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+}
+
+/** serverless-offline gives every event this one id; locally each request still deserves its own. */
+const OFFLINE_PLACEHOLDER_ID = 'offlineContext_resourceId';
+
+/**
+ * The id that ties a response (its `X-Request-Id` header, every error body) to the log lines:
+ * API Gateway's request id (it also appears in API Gateway's access logs), else a fresh UUID.
+ */
+export function requestIdOf(event: Pick<APIGatewayProxyEventV2, 'requestContext'>): string {
+  const id = event.requestContext?.requestId;
+  return id && id !== OFFLINE_PLACEHOLDER_ID ? id : randomUUID();
 }
 
 export type { Logger };

@@ -152,7 +152,12 @@ describe('JWT authentication through the handler, with a real JwtVerifier and a 
     const rsa = await generateKeyPair('RS256', { extractable: true });
     rsaPem = await exportSPKI(rsa.publicKey);
     rsaJwk = { ...(await exportJWK(rsa.publicKey)), kid: 'rs-1', alg: 'RS256', use: 'sig' };
-    idp = await serve((req, res) => (req.url === '/.well-known/jwks.json' ? jsonHandler({ keys: [es256.publicJwk, rsaJwk] })(req, res) : res.writeHead(404).end()));
+    // an OIDC provider: discovery document first, keys at its jwks_uri
+    idp = await serve((req, res) => {
+      if (req.url === '/.well-known/openid-configuration') return jsonHandler({ issuer: idp.url, jwks_uri: `${idp.url}/jwks` })(req, res);
+      if (req.url === '/jwks') return jsonHandler({ keys: [es256.publicJwk, rsaJwk] })(req, res);
+      res.writeHead(404).end();
+    });
     attacker = await serve(jsonHandler({ keys: [] }));
     servers.push(idp, attacker);
   });
@@ -160,7 +165,7 @@ describe('JWT authentication through the handler, with a real JwtVerifier and a 
     await Promise.all(servers.map((s) => s.close()));
   });
 
-  /** acme/app trusts `issuer` (and its JWKS at `jwksUri`, else the issuer's well-known path); the verifier is fresh. */
+  /** acme/app trusts `issuer` (and its JWKS at `jwksUri`, else where OIDC discovery says); the verifier is fresh. */
   function jwtSetup(options: { issuer?: string; jwksUri?: string } = {}) {
     const issuer = options.issuer ?? idp.url;
     const config = brokerConfig({

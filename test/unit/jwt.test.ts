@@ -50,7 +50,8 @@ let servers: TestServer[];
 beforeAll(async () => {
   [es256, rs256, stranger] = await Promise.all([signingKey('ES256', 'es-1'), signingKey('RS256', 'rs-1'), signingKey('ES256', 'evil-1')]);
   idp = await serve((req, res) => {
-    if (req.url === '/.well-known/jwks.json') return json({ keys: [es256.publicJwk, rs256.publicJwk] })(req, res);
+    if (req.url === '/.well-known/openid-configuration') return json({ issuer: idp.url, jwks_uri: `${idp.url}/oauth2/keys` })(req, res);
+    if (req.url === '/oauth2/keys') return json({ keys: [es256.publicJwk, rs256.publicJwk] })(req, res);
     res.writeHead(404).end();
   });
   attacker = await serve(json({ keys: [stranger.publicJwk] }));
@@ -120,11 +121,6 @@ describe('JwtVerifier: happy paths', () => {
     expect(jwks.requests()).toBe(1);
   });
 
-  it('defaults the JWKS URI to <issuer>/.well-known/jwks.json, ignoring a trailing slash', async () => {
-    const jwks = await extraServer((req, res) => (req.url === '/tenant/.well-known/jwks.json' ? json({ keys: [es256.publicJwk] })(req, res) : res.writeHead(404).end()));
-    const verifier = verifierFor({ issuer: `${jwks.url}/tenant/` });
-    await expect(verifier.verify(await token(es256, { iss: `${jwks.url}/tenant/` }))).resolves.toMatchObject({ subject: 'alice' });
-  });
 
   it('uses the client\'s subject claim', async () => {
     const verifier = verifierFor({ issuer: idp.url, subjectClaim: 'email' });
@@ -298,17 +294,22 @@ describe('JwtVerifier: hostile tokens', () => {
 });
 
 describe('JwtVerifier: JWKS fetch is https-only, time-bounded and size-capped', () => {
-  it('refuses an http issuer unless loopback http is explicitly allowed, without fetching', async () => {
-    const verifier = verifierFor({ issuer: idp.url }, { allowInsecureLoopbackHttp: false });
+  it('refuses an http issuer (discovery) or JWKS URI unless loopback http is explicitly allowed, without fetching', async () => {
     const before = idp.requests();
-    const err = await expectRefusal(verifier.verify(await token(es256)), JwksUnavailableError, 'JWKS URI must use https (http only on loopback with allowInsecureLoopbackHttp)');
+    const discovering = verifierFor({ issuer: idp.url }, { allowInsecureLoopbackHttp: false });
+    const err = await expectRefusal(discovering.verify(await token(es256)), JwksUnavailableError,
+      'OIDC discovery URL http is allowed only on loopback (127.0.0.0/8, localhost, [::1]) with allowInsecureLoopbackHttp: true');
     expect((err as JwksUnavailableError).status).toBe(503);
+    const explicit = verifierFor({ issuer: idp.url, jwksUri: `${idp.url}/oauth2/keys` }, { allowInsecureLoopbackHttp: false });
+    await expectRefusal(explicit.verify(await token(es256)), JwksUnavailableError,
+      'JWKS URI http is allowed only on loopback (127.0.0.0/8, localhost, [::1]) with allowInsecureLoopbackHttp: true');
     expect(idp.requests()).toBe(before);
   });
 
   it('refuses an http JWKS URI on a non-loopback host even with the flag', async () => {
     const verifier = verifierFor({ issuer: idp.url, jwksUri: 'http://example.com/jwks.json' });
-    await expectRefusal(verifier.verify(await token(es256)), JwksUnavailableError, 'JWKS URI must use https (http only on loopback with allowInsecureLoopbackHttp)');
+    await expectRefusal(verifier.verify(await token(es256)), JwksUnavailableError,
+      'JWKS URI must be an https URL (http only for 127.0.0.0/8, localhost or [::1] with allowInsecureLoopbackHttp: true)');
   });
 
   it('answers 503 when the JWKS endpoint refuses connections', async () => {
@@ -389,5 +390,60 @@ describe('JwtVerifier: JWKS fetch is https-only, time-bounded and size-capped', 
     const before = attacker.requests();
     await expectRefusal(verifier.verify(await token(es256)), JwksUnavailableError, 'JWKS endpoint answered HTTP 302');
     expect(attacker.requests()).toBe(before);
+  });
+});
+
+describe('JwtVerifier: per-client typ and token age, and iat never in the future', () => {
+  it.each(['at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/AT+JWT'])('requireTyp at+jwt accepts typ %s (case-insensitive, application/ optional)', async (typ) => {
+    const verifier = verifierFor({ issuer: idp.url, requireTyp: 'at+jwt' });
+    await expect(verifier.verify(await token(es256, {}, { typ }))).resolves.toMatchObject({ subject: 'alice' });
+  });
+
+  it('requireTyp application/at+jwt accepts the short form too', async () => {
+    const verifier = verifierFor({ issuer: idp.url, requireTyp: 'application/at+jwt' });
+    await expect(verifier.verify(await token(es256, {}, { typ: 'at+jwt' }))).resolves.toMatchObject({ subject: 'alice' });
+  });
+
+  it('requireTyp refuses an ID token (typ JWT) and a token without typ, before fetching keys', async () => {
+    const jwks = await extraServer(json({ keys: [es256.publicJwk] }));
+    const verifier = verifierFor({ issuer: idp.url, jwksUri: `${jwks.url}/keys`, requireTyp: 'at+jwt' });
+    await expectRefusal(verifier.verify(await token(es256, {}, { typ: 'JWT' })), UnauthenticatedError, 'token type (JOSE typ header) must be "at+jwt"');
+    await expectRefusal(verifier.verify(await token(es256, {}, { typ: undefined })), UnauthenticatedError, 'token type (JOSE typ header) must be "at+jwt"');
+    await expectRefusal(verifier.verify(await token(es256, {}, { typ: 'application/jwt+at' })), UnauthenticatedError, 'token type (JOSE typ header) must be "at+jwt"');
+    expect(jwks.requests()).toBe(0);
+  });
+
+  it('without requireTyp any typ is accepted (the control)', async () => {
+    const verifier = verifierFor({ issuer: idp.url });
+    await expect(verifier.verify(await token(es256, {}, { typ: 'whatever' }))).resolves.toMatchObject({ subject: 'alice' });
+  });
+
+  it('maxTokenAgeSeconds refuses a token issued longer ago, and one without iat', async () => {
+    const verifier = verifierFor({ issuer: idp.url, maxTokenAgeSeconds: 600 });
+    await expect(verifier.verify(await token(es256, { iat: nowSeconds() - 300 }))).resolves.toMatchObject({ subject: 'alice' });
+    await expectRefusal(verifier.verify(await token(es256, { iat: nowSeconds() - 3600 })), UnauthenticatedError,
+      'token too old: issued more than 600 s ago (maxTokenAgeSeconds)');
+    await expectRefusal(verifier.verify(await token(es256, { iat: undefined })), UnauthenticatedError,
+      'token has no "iat" claim, which this client requires (maxTokenAgeSeconds)');
+  });
+
+  it('without maxTokenAgeSeconds an old iat, or none, is accepted (the control)', async () => {
+    const verifier = verifierFor({ issuer: idp.url });
+    await expect(verifier.verify(await token(es256, { iat: nowSeconds() - 30 * 24 * 3600 }))).resolves.toMatchObject({ subject: 'alice' });
+    await expect(verifier.verify(await token(es256, { iat: undefined }))).resolves.toMatchObject({ subject: 'alice' });
+  });
+
+  it('refuses an iat in the future beyond the clock skew, for every client', async () => {
+    for (const extra of [{}, { maxTokenAgeSeconds: 600 }]) {
+      const verifier = verifierFor({ issuer: idp.url, ...extra });
+      await expectRefusal(verifier.verify(await token(es256, { iat: nowSeconds() + 120 })), UnauthenticatedError, 'token issued in the future (iat)');
+      // within the skew (5 s here) is accepted
+      await expect(verifier.verify(await token(es256, { iat: nowSeconds() + 2 }))).resolves.toMatchObject({ subject: 'alice' });
+    }
+  });
+
+  it('refuses a non-numeric iat', async () => {
+    const verifier = verifierFor({ issuer: idp.url });
+    await expectRefusal(verifier.verify(await token(es256, { iat: 'yesterday' as unknown as number })), UnauthenticatedError, 'token claim "iat" is invalid');
   });
 });
