@@ -9,6 +9,14 @@ export interface Issuance {
   action: string;
   scope: Scope;
   sessionName: string;
+  /**
+   * The AccessKeyId of the STS session that was issued (credentials routes) or that signed the URL
+   * or made the S3 call (presign and multipart routes). An identifier, not a secret: CloudTrail names
+   * it in every S3 data event, so each event maps to exactly one session and, with the object key and
+   * time, to the audit line of the issuance that was used. The session name alone cannot: every
+   * session of one subject shares it.
+   */
+  accessKeyId?: string;
   expiresAt: Date;
   /** Whether a cached session signed it (presign routes). */
   cachedSession?: boolean;
@@ -16,7 +24,10 @@ export interface Issuance {
   details?: Record<string, string | number | readonly number[]>;
 }
 
-/** One structured audit line per issuance (DESIGN.md invariant 4). */
+/**
+ * One structured audit line per issuance (docs/security.md, "Audit"): who, what and until when,
+ * and the AccessKeyId that joins it to CloudTrail. Never a secret key, session token or signature.
+ */
 export function auditIssuance(logger: Logger, issuance: Issuance): void {
   const { caller, scope } = issuance;
   logger.info('issued', {
@@ -34,6 +45,7 @@ export function auditIssuance(logger: Logger, issuance: Issuance): void {
     actions: scope.actions,
     ...(scope.objectKey === undefined ? {} : { key: scope.objectKey }),
     sessionName: issuance.sessionName,
+    ...(issuance.accessKeyId === undefined ? {} : { accessKeyId: issuance.accessKeyId }),
     expiresAt: issuance.expiresAt.toISOString(),
     ...(issuance.cachedSession === undefined ? {} : { cachedSession: issuance.cachedSession }),
   });

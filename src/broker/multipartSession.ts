@@ -26,11 +26,13 @@ export async function multipartCall(
   grant: Grant,
   key: string,
   minRemainingSeconds = S3_CALL_SESSION_SECONDS,
-): Promise<{ call: MultipartCall; sessionName: string; expiresAt: Date }> {
+): Promise<{ call: MultipartCall; sessionName: string; accessKeyId: string; expiresAt: Date }> {
   const session = await presignSession(deps, caller, grant, 'write', minRemainingSeconds);
   return {
     call: { credentials: session.credentials, target: s3Target(deps, grant), key },
     sessionName: session.sessionName,
+    // for the audit line: the session that makes the S3 call, as CloudTrail will name it
+    accessKeyId: session.credentials.accessKeyId,
     expiresAt: session.credentials.expiration,
   };
 }

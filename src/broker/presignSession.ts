@@ -30,14 +30,15 @@ export async function presignSession(
 
 /**
  * Everything one presigned URL needs, from one signing instant: the cached session, the honest
- * window (min(requested, session's remaining life)) and the adapter's signing input.
+ * window (min(requested, session's remaining life)), the adapter's signing input, and the signing
+ * session's AccessKeyId for the audit line (an identifier, not a secret).
  */
 export async function presignSigning(
   deps: BrokerDeps,
   caller: Caller,
   grant: Grant,
   options: { action: Action; key: string; expiresIn: number },
-): Promise<{ base: PresignBase; expiresAt: Date; sessionName: string }> {
+): Promise<{ base: PresignBase; expiresAt: Date; sessionName: string; accessKeyId: string }> {
   const session = await presignSession(deps, caller, grant, options.action, options.expiresIn);
   const signingTime = deps.clock();
   const window = presignWindow(signingTime, options.expiresIn, session.credentials.expiration);
@@ -51,5 +52,7 @@ export async function presignSigning(
     },
     expiresAt: window.expiresAt,
     sessionName: session.sessionName,
+    // for the audit line: the session that signed this URL, as CloudTrail will name it
+    accessKeyId: session.credentials.accessKeyId,
   };
 }

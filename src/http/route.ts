@@ -14,7 +14,11 @@ interface RouteBase<Input> {
   input: z.ZodType<Input>;
   /** Response schema, for the OpenAPI document and contract tests. */
   output: z.ZodType;
-  /** Credentials and signed URLs must never be cached by a browser or proxy. */
+  /**
+   * Sends `Cache-Control: no-store`. Credentials and signed URLs must never be cached by a browser
+   * or proxy, and neither may anything that depends on who is asking (every authenticated route):
+   * a shared cache could otherwise serve one partner's answer to another.
+   */
   noStore: boolean;
   /** Largest JSON body this route accepts, in bytes; MAX_BODY_BYTES (16 KiB) when absent. */
   maxBodyBytes?: number;
@@ -30,6 +34,8 @@ export interface RouteContext {
 /** A route behind authentication. `container` also accepts the bare API key the AWS SDKs send. */
 export interface AuthenticatedRoute<Input> extends RouteBase<Input> {
   auth: 'caller' | 'container';
+  /** Always: an authenticated answer is about one caller (see RouteBase.noStore). */
+  noStore: true;
   handle(input: Input, ctx: RouteContext & { caller: Caller }): Promise<unknown>;
 }
 

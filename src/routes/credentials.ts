@@ -3,8 +3,17 @@ import { vendCredentials } from '../broker/vendCredentials.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { action, isoDate } from './schemas.js';
 
+/** Error statuses every credentials route adds to the common ones (the same refusals, whatever the response format). */
+export const VEND_ERRORS: Readonly<Record<string, string>> = {
+  '403': 'Outside the caller\'s grant (outside_grant), including write for a client without rawWriteCredentials: true',
+  '429': 'Too many credential requests for this client (rate_limited; Retry-After says when to retry)',
+};
+
 export const credentialsInput = z.strictObject({
-  actions: z.array(action).min(1).optional().describe('a subset of the grant\'s actions; all of them when absent'),
+  actions: z.array(action).min(1).optional().describe(
+    'a subset of the grant\'s actions; when absent, all of them except write unless the client has rawWriteCredentials: true '
+    + '(the response lists what was vended)',
+  ),
   prefix: z.string().min(1).max(1024).optional().describe('a sub-prefix of the grant\'s prefix, relative to it, ending in "/"'),
   durationSeconds: z.number().int().optional().describe('900 up to the grant\'s maxDurationSeconds (≤ 3600); the grant\'s maximum when absent'),
 });
@@ -14,7 +23,7 @@ const credentialsOutput = z.object({
   bucket: z.string(),
   region: z.string(),
   prefix: z.string(),
-  actions: z.array(action),
+  actions: z.array(action).describe('the actions the credentials allow'),
   sessionName: z.string(),
 });
 
@@ -25,11 +34,15 @@ export const credentialsRoute: AuthenticatedRoute<z.infer<typeof credentialsInpu
   summary: 'Vend temporary AWS credentials for the caller\'s grant',
   description:
     'Assumes the partner role with a session policy limited to the grant (or the narrower actions and sub-prefix asked for) '
-    + 'and returns the temporary credentials. Each call is a new, separately audited STS session; the response is never cacheable.',
+    + 'and returns the temporary credentials. Each call is a new, separately audited STS session; the response is never cacheable. '
+    + 'IAM cannot limit object size or Content-Type, so credentials that can write (and so escape maxUploadBytes and contentTypes) '
+    + 'are vended only to a client whose config sets rawWriteCredentials: true; others upload through presigned URLs. '
+    + 'Each client may vend a limited number of sessions per second (429 rate_limited with Retry-After beyond it).',
   auth: 'caller',
   input: credentialsInput,
   output: credentialsOutput,
   noStore: true,
+  errors: VEND_ERRORS,
   async handle(input, { deps, caller, requestId }) {
     const vended = await vendCredentials(deps, caller, input, requestId);
     const { credentials: c, grant, scope } = vended;

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { vendCredentials } from '../broker/vendCredentials.js';
 import type { AuthenticatedRoute } from '../http/route.js';
+import { VEND_ERRORS } from './credentials.js';
 import { isoDate } from './schemas.js';
 import { processQuery } from './credentialsProcess.js';
 
@@ -14,11 +15,13 @@ export const credentialsContainerRoute: AuthenticatedRoute<z.infer<typeof proces
   description:
     'For `AWS_CONTAINER_CREDENTIALS_FULL_URI`. The SDKs send `AWS_CONTAINER_AUTHORIZATION_TOKEN` verbatim as the Authorization header, '
     + 'so this route accepts the bare API key there as well as `Bearer <key>` or `X-Api-Key`. The JS, Go and Java SDKs accept an https URL; '
-    + 'the AWS CLI accepts only loopback hosts, so CLI users take credential_process instead.',
+    + 'the AWS CLI accepts only loopback hosts, so CLI users take credential_process instead. The same rules as POST /v1/credentials: '
+    + 'write only for a client with rawWriteCredentials: true, and the same per-client rate.',
   auth: 'container',
   input: processQuery,
   output: containerOutput,
   noStore: true,
+  errors: VEND_ERRORS,
   async handle(input, { deps, caller, requestId }) {
     const { credentials: c } = await vendCredentials(deps, caller, input, requestId);
     return { AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration.toISOString() };

@@ -17,6 +17,7 @@ const whoamiOutput = z.object({
     maxUploadBytes: z.number(),
     contentTypes: z.array(z.string()),
     maxDurationSeconds: z.number(),
+    rawWriteCredentials: z.boolean().describe('whether POST /v1/credentials (and its twins) may vend write; false unless the config opts in'),
   }),
 });
 
@@ -25,11 +26,12 @@ export const whoamiRoute: AuthenticatedRoute<Record<string, never>> = {
   method: 'GET',
   path: '/v1/whoami',
   summary: 'The caller\'s partner, client, subject and grant',
-  description: 'For partners debugging their setup: who the broker thinks you are and what you may do. Never contains a secret.',
+  description: 'For partners debugging their setup: who the broker thinks you are and what you may do. Never contains a secret; '
+    + 'never cacheable (it describes one caller\'s grant). `rawWriteCredentials` says whether raw credentials may include write.',
   auth: 'caller',
   input: z.strictObject({}),
   output: whoamiOutput,
-  noStore: false,
+  noStore: true,
   async handle(_input, { deps, caller }) {
     const grant = resolveGrant(deps.store, caller);
     return {
@@ -46,6 +48,7 @@ export const whoamiRoute: AuthenticatedRoute<Record<string, never>> = {
         maxUploadBytes: grant.client.maxUploadBytes,
         contentTypes: [...grant.client.contentTypes],
         maxDurationSeconds: grant.maxDurationSeconds,
+        rawWriteCredentials: grant.client.rawWriteCredentials === true,
       },
     };
   },

@@ -91,6 +91,30 @@ describe('POST /v1/credentials: the response', () => {
   });
 });
 
+describe('raw write credentials are opt-in (acme/small has upload limits and no rawWriteCredentials)', () => {
+  test('{} vends the grant less write, and the session cannot write at the S3 server', async () => {
+    const res = await vend(stack, stack.keys.acme.small);
+    expect(res.actions).toEqual(['read', 'list', 'delete']);
+    const small = s3WithVended(stack, res.credentials);
+    const key = `acme/${unique(stack, 'small-raw.html')}`;
+    expect((await put(small, bucket, key, '<script>not through the upload rules</script>')).status).toBe(403);
+    expect(await ownerSees(stack, bucket, key)).toBe(false);
+    expect((await list(small, bucket, 'acme/')).status).toBe(200);
+  });
+
+  test('asking for write (body, credential_process or container query) is 403 outside_grant naming rawWriteCredentials', async () => {
+    const key = stack.keys.acme.small;
+    for (const res of [
+      await api(stack, '/v1/credentials', { key, body: { actions: ['write'] } }),
+      await api(stack, '/v1/credentials/process?actions=read,write', { key }),
+      await api(stack, '/v1/credentials/container?actions=write', { headers: { authorization: key } }),
+    ]) {
+      expectError(res, 403, 'outside_grant');
+      expect(res.body.error.message).toContain('rawWriteCredentials: true');
+    }
+  });
+});
+
 describe('vended credentials (acme/backend) at the S3 server: inside acme/', () => {
   test('write then read inside acme/ returns the same bytes', async () => {
     const key = `acme/${unique(stack, 'inside.bin')}`;
@@ -239,7 +263,7 @@ describe('GET /v1/credentials/container (container-credentials format)', () => {
 });
 
 describe('headers on every response', () => {
-  test('credential routes and errors carry x-request-id and cache-control: no-store; health and whoami carry x-request-id', async () => {
+  test('credential routes, whoami and errors carry x-request-id and cache-control: no-store; health carries x-request-id', async () => {
     const key = stack.keys.acme.backend;
     const noStore = [
       await api(stack, '/v1/credentials', { key, body: {} }),
@@ -251,9 +275,11 @@ describe('headers on every response', () => {
     ];
     expect(noStore.map((r) => r.status)).toEqual([200, 200, 200, 400, 401, 400]);
     for (const res of noStore) expectEnvelope(res, true);
-    for (const res of [await api(stack, '/health'), await api(stack, '/v1/whoami', { key })]) {
-      expect(res.status).toBe(200);
-      expectEnvelope(res, false);
-    }
+    const whoami = await api(stack, '/v1/whoami', { key });
+    expect(whoami.status).toBe(200);
+    expectEnvelope(whoami, true);
+    const health = await api(stack, '/health');
+    expect(health.status).toBe(200);
+    expectEnvelope(health, false);
   });
 });

@@ -103,3 +103,13 @@ export function configYaml(overrides: Overrides = {}): string {
 export function brokerConfig(overrides: Overrides = {}): BrokerConfig {
   return parseConfig(configYaml(overrides), FIXTURE_SOURCE);
 }
+
+/**
+ * Overrides that opt one client in to raw write credentials (`rawWriteCredentials: true`): without
+ * it POST /v1/credentials and its twins never vend `write` (IAM cannot carry maxUploadBytes or
+ * contentTypes). Tests that vend write say so explicitly with this; merge it with other overrides
+ * through mergeOverrides.
+ */
+export function rawWriteOptIn(partner = 'acme', client = 'backend'): Overrides {
+  return { partners: { [partner]: { clients: { [client]: { rawWriteCredentials: true } } } } };
+}

@@ -19,13 +19,14 @@ import { whoamiRoute } from '../../src/routes/whoami.js';
 import { apiEvent, lambdaContext } from '../support/apiEvent.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { captureLogs } from '../support/captureLogs.js';
-import { brokerConfig, FIXTURE_API_KEYS } from '../support/configFixture.js';
+import { brokerConfig, FIXTURE_API_KEYS, rawWriteOptIn, type Overrides } from '../support/configFixture.js';
 
 const ACME_KEY = FIXTURE_API_KEYS.acmeBackend.key;
 const GLOBEX_KEY = FIXTURE_API_KEYS.globexBackend.key;
 
-function setup(options: Parameters<typeof testDeps>[1] = {}) {
-  const { deps, issuer } = testDeps(brokerConfig(), options);
+function setup(options: Parameters<typeof testDeps>[1] & { config?: Overrides } = {}) {
+  const { config, ...depsOptions } = options;
+  const { deps, issuer } = testDeps(brokerConfig(config ?? {}), depsOptions);
   const invoke = async <I>(route: Route<I>, event: APIGatewayProxyEventV2) => {
     const { result, lines } = await captureLogs(() => lambdaHandler(route, () => deps)(event, lambdaContext) as Promise<HttpResponse>);
     return { res: result, body: JSON.parse(result.body ?? 'null') as Record<string, any>, lines };
@@ -39,8 +40,8 @@ const get = (path: string, headers: Record<string, string> = { 'x-api-key': ACME
   apiEvent({ method: 'GET', path, headers, ...(query ? { query } : {}) });
 
 describe('POST /v1/credentials', () => {
-  it('vends credentials for the whole grant and sends STS exactly the scoped request', async () => {
-    const { invoke, issuer } = setup();
+  it('vends credentials for the whole grant (write included: the client opts in) and sends STS exactly the scoped request', async () => {
+    const { invoke, issuer } = setup({ config: rawWriteOptIn('acme', 'backend') });
     const event = post('/v1/credentials', {});
     const { res, body } = await invoke(credentialsRoute, event);
 
@@ -159,6 +160,103 @@ describe('POST /v1/credentials', () => {
     expect(res.statusCode).toBe(500);
     expect(body.error.code).toBe('internal_error');
     expect(JSON.stringify(body)).not.toContain('secret-internal-path');
+  });
+});
+
+/** Every S3 action a vended session policy allows (any statement). */
+const allowedS3Actions = (policy: string): string[] =>
+  (JSON.parse(policy) as { Statement: Array<{ Action: string[] }> }).Statement.flatMap((s) => s.Action).sort();
+const WRITE_S3_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+const JWT_ALICE = { jwtSubject: { partnerId: 'acme', clientId: 'app', subject: 'alice' } };
+const BEARER = { authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig' };
+
+describe('raw write credentials are opt-in (rawWriteCredentials)', () => {
+  it('a JWT client with [read, write] and upload limits gets read-only credentials for {} and the response says so', async () => {
+    const { invoke, issuer } = setup(JWT_ALICE);
+    // the same client's presigned uploads are held to its limits ...
+    const html = await invoke(uploadsRoute, post('/v1/uploads', { method: 'PUT', key: 'x.html', contentType: 'text/html', contentLength: 10 }, BEARER));
+    expect(html.res.statusCode).toBe(403);
+    const huge = await invoke(uploadsRoute, post('/v1/uploads', { method: 'PUT', key: 'x.jpg', contentType: 'image/jpeg', contentLength: 5 * 1024 ** 3 }, BEARER));
+    expect(huge.res.statusCode).toBe(413);
+    // ... so its raw credentials must not be able to write at all
+    const { res, body } = await invoke(credentialsRoute, post('/v1/credentials', {}, BEARER));
+    expect(res.statusCode).toBe(200);
+    expect(body.actions).toEqual(['read']);
+    expect(body.prefix).toBe('acme/users/alice/');
+    expect(issuer.requests).toHaveLength(1);
+    expect(allowedS3Actions(issuer.requests[0]!.policy)).toEqual(['s3:GetObject']);
+  });
+
+  it('asking for write without the opt-in is 403 outside_grant naming the reason and the option, before STS', async () => {
+    const { invoke, issuer } = setup(JWT_ALICE);
+    for (const actions of [['write'], ['read', 'write']]) {
+      const { res, body } = await invoke(credentialsRoute, post('/v1/credentials', { actions }, BEARER));
+      expect({ actions, status: res.statusCode, code: body.error.code }).toEqual({ actions, status: 403, code: 'outside_grant' });
+      expect(body.error.message).toContain('rawWriteCredentials: true');
+      expect(body.error.message).toContain('maxUploadBytes and contentTypes');
+      expect(body.error.message).toContain('POST /v1/uploads');
+    }
+    expect(issuer.requests).toHaveLength(0);
+  });
+
+  it('credential_process and container routes follow the same rule', async () => {
+    const { invoke, issuer } = setup();
+    const process = await invoke(credentialsProcessRoute, get('/v1/credentials/process'));
+    expect(process.res.statusCode).toBe(200);
+    const container = await invoke(credentialsContainerRoute, get('/v1/credentials/container', { authorization: ACME_KEY }));
+    expect(container.res.statusCode).toBe(200);
+    expect(issuer.requests).toHaveLength(2);
+    for (const request of issuer.requests) {
+      expect(allowedS3Actions(request.policy)).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
+    }
+    const askedProcess = await invoke(credentialsProcessRoute, get('/v1/credentials/process', { 'x-api-key': ACME_KEY }, { actions: 'read,write' }));
+    const askedContainer = await invoke(credentialsContainerRoute, get('/v1/credentials/container', { authorization: ACME_KEY }, { actions: 'write' }));
+    for (const asked of [askedProcess, askedContainer]) {
+      expect({ status: asked.res.statusCode, code: asked.body.error.code }).toEqual({ status: 403, code: 'outside_grant' });
+      expect(asked.body.error.message).toContain('rawWriteCredentials: true');
+    }
+    expect(issuer.requests).toHaveLength(2);
+  });
+
+  it('an API-key client without the opt-in gets its grant less write when actions is omitted', async () => {
+    const { invoke, issuer } = setup();
+    const { res, body } = await invoke(credentialsRoute, post('/v1/credentials', {}));
+    expect(res.statusCode).toBe(200);
+    expect(body.actions).toEqual(['read', 'list', 'delete']);
+    const allowed = allowedS3Actions(issuer.requests[0]!.policy);
+    for (const action of WRITE_S3_ACTIONS) expect(allowed).not.toContain(action);
+  });
+
+  it('a write-only client without the opt-in is refused 403 outside_grant with the reason, before STS', async () => {
+    const { invoke, issuer } = setup({ config: { partners: { acme: { clients: { backend: { actions: ['write'] } } } } } });
+    const { res, body } = await invoke(credentialsRoute, post('/v1/credentials', {}));
+    expect({ status: res.statusCode, code: body.error.code }).toEqual({ status: 403, code: 'outside_grant' });
+    expect(body.error.message).toContain('only action is write');
+    expect(body.error.message).toContain('rawWriteCredentials: true');
+    expect(issuer.requests).toHaveLength(0);
+  });
+
+  it('a reader asking for write still hears that write is outside its grant (not about the opt-in)', async () => {
+    const { invoke } = setup();
+    const { body } = await invoke(credentialsRoute, post('/v1/credentials', { actions: ['write'] }, { 'x-api-key': GLOBEX_KEY }));
+    expect(body.error.message).toContain('outside the grant: write');
+    expect(body.error.message).not.toContain('rawWriteCredentials');
+  });
+
+  it('with rawWriteCredentials: true the client gets write, by default and when asked', async () => {
+    const { invoke, issuer } = setup({ ...JWT_ALICE, config: rawWriteOptIn('acme', 'app') });
+    const all = await invoke(credentialsRoute, post('/v1/credentials', {}, BEARER));
+    expect(all.body.actions).toEqual(['read', 'write']);
+    const asked = await invoke(credentialsRoute, post('/v1/credentials', { actions: ['write'] }, BEARER));
+    expect(asked.body.actions).toEqual(['write']);
+    expect(allowedS3Actions(issuer.requests[1]!.policy)).toEqual([...WRITE_S3_ACTIONS].sort());
+  });
+
+  it('whoami says whether raw write credentials are on', async () => {
+    const off = await setup().invoke(whoamiRoute, get('/v1/whoami'));
+    expect(off.body.grant.rawWriteCredentials).toBe(false);
+    const on = await setup({ config: rawWriteOptIn() }).invoke(whoamiRoute, get('/v1/whoami'));
+    expect(on.body.grant.rawWriteCredentials).toBe(true);
   });
 });
 
@@ -351,5 +449,18 @@ describe('audit log', () => {
     for (const secret of [c.secretAccessKey, c.sessionToken, ACME_KEY, new URL(body.url).searchParams.get('X-Amz-Signature')!]) {
       expect(all).not.toContain(secret);
     }
+  });
+
+  it('names the AccessKeyId of the vended session (an identifier that CloudTrail records), never its secret or token', async () => {
+    const { invoke, issuer } = setup();
+    const first = await invoke(credentialsRoute, post('/v1/credentials', {}));
+    const second = await invoke(credentialsRoute, post('/v1/credentials', {}));
+    const audits = [...first.lines, ...second.lines].map((l) => JSON.parse(l)).filter((l) => l.audit === true);
+    expect(audits.map((a) => a.accessKeyId)).toEqual([first.body.credentials.accessKeyId, second.body.credentials.accessKeyId]);
+    // same subject, same session name: only the AccessKeyId tells the two sessions apart
+    expect(audits[0].sessionName).toBe(audits[1].sessionName);
+    expect(audits[0].accessKeyId).not.toBe(audits[1].accessKeyId);
+    const all = [...first.lines, ...second.lines].join('\n');
+    for (const c of issuer.issued) for (const secret of [c.secretAccessKey, c.sessionToken]) expect(all).not.toContain(secret);
   });
 });

@@ -16,6 +16,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { generateApiKey, type GeneratedApiKey } from '../../../src/auth/apiKey.js';
 import { repoRoot, startOffline, writeLocalConfig, type RunningOffline } from '../../../scripts/lib/offline.js';
 import { LOG_CAPTURE_ENV, recordSecrets } from '../../support/logScan.js';
@@ -116,6 +117,10 @@ export async function globalSetup(): Promise<void> {
         },
       ],
     });
+    // These clients write with vended credentials (credentials, isolation, multipart, AWS CLI and
+    // credential-helper suites; acme/short in the slow expiry suite), so they opt in explicitly.
+    // acme/small and acme/reader keep the default: raw credentials without write.
+    optInRawWrite(configFile, { acme: ['backend', 'short'], acme2: ['backend'], globex: ['backend'] });
 
     // `npm test` (scripts/test-all) scans every captured log for secrets the run minted
     // (test/support/logScan.ts): the broker's own log lines, as served by offline, take part.
@@ -164,6 +169,22 @@ export async function globalSetup(): Promise<void> {
     await globalTeardown().catch((e: unknown) => log(`cleanup after failed setup also failed: ${String(e)}`));
     throw new Error(`e2e stack could not start (the suite fails rather than skips): ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Sets `rawWriteCredentials: true` on these clients of a written config (writeLocalConfig has no
+ * option for it); throws if a named client is missing, so a renamed client cannot silently lose it.
+ */
+function optInRawWrite(configFile: string, clients: Record<string, string[]>): void {
+  const config = parse(readFileSync(configFile, 'utf8')) as { partners: Record<string, { clients: Record<string, Record<string, unknown>> }> };
+  for (const [partner, names] of Object.entries(clients)) {
+    for (const name of names) {
+      const client = config.partners[partner]?.clients[name];
+      if (!client) throw new Error(`e2e config has no client ${partner}/${name} to opt in to rawWriteCredentials`);
+      client.rawWriteCredentials = true;
+    }
+  }
+  writeFileSync(configFile, `# generated for local AWS: do not deploy\n${stringify(config)}`);
 }
 
 /** jest globalTeardown: offline first, then local AWS if (and only if) this run started it. */
