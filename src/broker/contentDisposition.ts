@@ -11,7 +11,7 @@
  */
 
 /** Characters the `filename="…"` fallback may contain: no quote, backslash, `;`, `=`, `%`, `/` or control. */
-const FALLBACK_UNSAFE = /[^A-Za-z0-9 ._+,()@~[\]-]/g;
+const FALLBACK_UNSAFE = /[^A-Za-z0-9 ._+,()@~[\]-]/gu;
 const MAX_FILENAME_CHARS = 200;
 
 export function attachmentDisposition(filename: string): string {

@@ -16,7 +16,11 @@ import type { BrokerDeps } from '../../src/broker/deps.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
 import type { Route } from '../../src/http/route.js';
+import { preflightHandler } from '../../src/http/preflight.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
+import { credentialsProcessRoute } from '../../src/routes/credentialsProcess.js';
+import { multipartCompleteRoute } from '../../src/routes/multipartComplete.js';
+import { multipartCreateRoute } from '../../src/routes/multipartCreate.js';
 import { downloadsRoute } from '../../src/routes/downloads.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
 import { whoamiRoute } from '../../src/routes/whoami.js';
@@ -338,6 +342,81 @@ describe('POST /v1/uploads: a duplicated JSON key is read as its last value and 
     const { res, body } = await invoke(uploadsRoute, apiEvent({ method: 'POST', path: '/v1/uploads', rawBody, headers: { 'x-api-key': ACME_KEY, ...JSON_TYPE } }));
     expect([res.statusCode, body.error.code, body.error.message]).toEqual([400, 'invalid_key', 'key must not contain "." or ".." segments']);
     expect(issuer.requests).toHaveLength(0);
+  });
+});
+
+// ---- lone surrogates: refused in every field, before any upstream call -----------------------
+
+describe('a lone surrogate (ill-formed UTF-16) in any field is 400 invalid_request, before STS', () => {
+  const ALL_POST: ReadonlyArray<[Route<any>, string, Record<string, unknown>, string]> = [
+    [downloadsRoute, '/v1/downloads', { key: 'a.pdf', filename: 'report\uD800.pdf' }, 'body.filename'],
+    [downloadsRoute, '/v1/downloads', { key: 'a\uDC00.pdf' }, 'body.key'],
+    [uploadsRoute, '/v1/uploads', { method: 'PUT', key: 'a.pdf', contentType: 'application/pdf\uD83D', contentLength: 1 }, 'body.contentType'],
+    [credentialsRoute, '/v1/credentials', { prefix: 'x\uDFFF/' }, 'body.prefix'],
+    [credentialsRoute, '/v1/credentials', { actions: ['read\uD800'] }, 'body.actions.0'],
+    [multipartCreateRoute, '/v1/uploads/multipart', { key: '\uD800', contentType: 'application/pdf', contentLength: 10 }, 'body.key'],
+    [multipartCompleteRoute, '/v1/uploads/multipart/complete', { key: 'a.pdf', uploadId: 'u', contentLength: 10, partSize: 5242880, parts: [{ partNumber: 1, etag: '"\uDBFF"' }] }, 'body.parts.0.etag'],
+  ];
+
+  it.each(ALL_POST.map(([route, path, body, field]) => [path, field, route, body] as const))('%s: %s', async (path, field, route, body) => {
+    const { invoke, issuer } = setup();
+    const { res, body: answer } = await invoke(route, post(path, body));
+    expect([res.statusCode, answer.error.code]).toEqual([400, 'invalid_request']);
+    expect(answer.error.message).toBe(`${field}: must be well-formed Unicode (a lone surrogate is not a character)`);
+    expect(issuer.requests).toHaveLength(0);
+  });
+
+  it('in a field name too (refused before the unknown-key check could echo it)', async () => {
+    const { invoke, issuer } = setup();
+    const { res, body } = await invoke(downloadsRoute, post('/v1/downloads', { key: 'a.pdf', ['x\uD800']: 1 }));
+    expect([res.statusCode, body.error.message]).toEqual([400, 'body: a field name is not well-formed Unicode (a lone surrogate is not a character)']);
+    expect(issuer.requests).toHaveLength(0);
+  });
+
+  it('in a query parameter of a GET route', async () => {
+    const { invoke, issuer } = setup();
+    const event = apiEvent({ method: 'GET', path: '/v1/credentials/process', query: { prefix: 'a\uD800/' }, headers: { 'x-api-key': ACME_KEY } });
+    const { res, body } = await invoke(credentialsProcessRoute, event);
+    expect([res.statusCode, body.error.code, body.error.message]).toEqual([400, 'invalid_request', 'query.prefix: must be well-formed Unicode (a lone surrogate is not a character)']);
+    expect(issuer.requests).toHaveLength(0);
+  });
+
+  it('a well-formed surrogate pair (an emoji) is fine (the control)', async () => {
+    const { invoke } = setup();
+    const { res, body } = await invoke(downloadsRoute, post('/v1/downloads', { key: 'a.pdf', filename: 'report \uD83D\uDE00.pdf' }));
+    expect(res.statusCode).toBe(200);
+    expect(new URL(body.url).searchParams.get('response-content-disposition')).toBe("attachment; filename=\"report _.pdf\"; filename*=UTF-8''report%20%F0%9F%98%80.pdf");
+  });
+});
+
+// ---- X-Request-Id on every response, preflights included ------------------------------------
+
+describe('every response carries X-Request-Id', () => {
+  it('a CORS preflight, allowed or not, carries API Gateway\'s request id', async () => {
+    const { deps } = setup();
+    const handler = preflightHandler(() => deps);
+    for (const origin of ['https://app.acme.example', 'https://evil.example', undefined]) {
+      const event = apiEvent({ method: 'OPTIONS', path: '/v1/uploads', headers: origin ? { origin } : {} });
+      const res = await handler(event);
+      expect(res.statusCode).toBe(204);
+      expect(res.headers['x-request-id']).toBe(event.requestContext.requestId);
+    }
+  });
+
+  it('a preflight under serverless-offline (placeholder request id) gets a fresh UUID', async () => {
+    const { deps } = setup();
+    const event = apiEvent({ method: 'OPTIONS', path: '/v1/uploads' });
+    event.requestContext.requestId = 'offlineContext_resourceId';
+    const res = await preflightHandler(() => deps)(event);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('success and error answers of a route carry it too', async () => {
+    const { invoke } = setup();
+    for (const event of [post('/v1/downloads', { key: 'a.pdf' }), post('/v1/downloads', { key: 'a.pdf' }, {}), post('/v1/downloads', { key: 5 })]) {
+      const { res } = await invoke(downloadsRoute, event);
+      expect(res.headers['x-request-id']).toBe(event.requestContext.requestId);
+    }
   });
 });
 
