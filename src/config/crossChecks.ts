@@ -77,7 +77,7 @@ function partnerEndpointIssues(path: string, partner: PartnerConfig, allow: bool
  * `*` and `null`, match far too much), so it is refused rather than silently dead.
  */
 export function corsOriginProblem(value: string, allowInsecureLoopbackHttp: boolean): string | undefined {
-  if (value === '*') return 'must not be "*": list each allowed origin (https://app.example.com)';
+  if (value.includes('*')) return 'must not contain "*" (no wildcard origins): list each allowed origin, like https://app.example.com';
   if (value.toLowerCase() === 'null') return 'must not be "null": sandboxed frames, file: pages and redirects all send it, so it names no one';
   let url: URL;
   try {

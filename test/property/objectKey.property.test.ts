@@ -11,6 +11,8 @@ const cleanUnit = fc.constantFrom('a', 'b', 'a', 'b', '/', '.', '-', '_', 'é', 
 /** Units the rules must refuse wherever they land, plus arbitrary code points. */
 const hostileUnit = fc.oneof(
   fc.constantFrom('*', '?', '$', '\\', '\u0000', '\n', '\u007f', '\u0085', '\u009f', '\ud800', '\udc00'),
+  // line/paragraph separators and format characters (category Cf: bidi controls, zero-width, BOM, tags)
+  fc.constantFrom('\u2028', '\u2029', '\u200e', '\u200f', '\u202a', '\u202e', '\u2066', '\u2069', '\ufeff', '\u200b', '\u200d', '\u00ad', '\u{E0001}'),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 2 }),
 );
 const hostileKey = fc.oneof(
@@ -35,6 +37,7 @@ describe('validateRelativeKey + joinKey (properties)', () => {
       expect(full).not.toMatch(/[*?$\\]/);
       expect(full).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
       expect(full).not.toMatch(/\p{Cs}/u);
+      expect(full).not.toMatch(/[\p{Cf}\u2028\u2029]/u);
       expect(Buffer.byteLength(full, 'utf8')).toBeLessThanOrEqual(1024);
       expect(full.normalize('NFC')).toBe(full);
     }), { numRuns: NUM_RUNS });
@@ -49,6 +52,18 @@ describe('validateRelativeKey + joinKey (properties)', () => {
         return;
       }
       expect(validateRelativeKey(once)).toBe(once);
+    }), { numRuns: NUM_RUNS });
+  });
+
+  it('refuses every key with a U+2028/U+2029 or Cf character, wherever it lands (allowed inside, denied outside)', () => {
+    const invisible = fc.oneof(
+      fc.constantFrom('\u2028', '\u2029', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\ufeff'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((c) => /\p{Cf}/u.test(c)),
+      fc.integer({ min: 0xe0000, max: 0xe007f }).map((cp) => String.fromCodePoint(cp)).filter((c) => /\p{Cf}/u.test(c)),
+    );
+    const clean = fc.string({ unit: cleanUnit, maxLength: 20 });
+    fc.assert(fc.property(prefix, clean, invisible, clean, (p, before, ch, after) => {
+      expect(() => joinKey(p, before + ch + after)).toThrow(InvalidKeyError);
     }), { numRuns: NUM_RUNS });
   });
 

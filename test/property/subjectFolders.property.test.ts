@@ -134,7 +134,7 @@ describe('${sub} folders on one bucket (properties)', () => {
           const own = folder(x, s);
           const policy = buildSessionPolicy({ partition: 'aws', bucket, prefix: own, actions: ['read', 'write', 'list', 'delete'] });
           // every grant folder on this bucket, for every subject; a probe object in each, and in our own
-          const grantFolders = others.flatMap((y) => (isTemplate(y) ? subs.map((t) => ({ y, t, f: folder(y, t) })) : [{ y, t: undefined, f: y.prefix }]));
+          const grantFolders = others.flatMap((y): Array<{ y: GenClient; t: string | undefined; f: string }> => (isTemplate(y) ? subs.map((t) => ({ y, t, f: folder(y, t) })) : [{ y, t: undefined, f: y.prefix }]));
           const keys = [...new Set([`${own}obj`, ...grantFolders.map((g) => `${g.f}obj`)])];
           for (const key of keys) {
             probes++;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { canonicalJson, configHash, loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { canonicalJson, checkConfigText, configHash, loadConfigFile, loadConfigFileWithNotices, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { brokerConfig, configObject, configYaml, type Overrides } from '../support/configFixture.js';
 
@@ -173,5 +173,35 @@ describe('canonicalJson', () => {
   it('sorts keys at every depth, keeps array order, and writes dates as ISO strings', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, 1], c: new Date('2027-06-30T00:00:00Z') } }))
       .toBe('{"a":{"c":"2027-06-30T00:00:00.000Z","d":[2,1]},"b":1}');
+  });
+});
+
+describe('checkConfigText (for scripts that list every finding)', () => {
+  it('returns the config and the notices, and no issues, for the fixture', () => {
+    const { issues, notices, config } = checkConfigText(configYaml());
+    expect(issues).toEqual([]);
+    expect(config?.partners.acme?.clients.app?.prefix).toBe('acme/users/${sub}/');
+    expect(notices).toEqual([{
+      path: 'partners.acme.clients.backend.prefix',
+      message: 'contains every ${sub} folder of partners.acme.clients.app ("acme/users/${sub}/") on bucket "partner-bucket": this client reaches every one of its subjects\' files',
+    }]);
+  });
+
+  it('returns every issue, without a config and without throwing, at each stage', () => {
+    expect(checkConfigText('partners: [\n')).toEqual({ issues: [expect.objectContaining({ path: 'yaml (line 2, column 1)' })], notices: [] });
+    expect(checkConfigText(configYaml({ partners: { acme: { bucktt: 1 } } }))).toEqual({ issues: [{ path: 'partners.acme.bucktt', message: 'unrecognized key' }], notices: [] });
+    const collision = checkConfigText(configYaml({ partners: { acme: { clients: { app: { prefix: '${sub}/' } } } } }));
+    expect(collision.config).toBeUndefined();
+    expect(collision.issues.map((i) => i.path)).toEqual(['partners.acme.clients.app.prefix']);
+  });
+
+  it('parseConfig throws the same issues, and loadConfigFileWithNotices returns the notices', () => {
+    expect(() => parseConfig(configYaml({ partners: { acme: { clients: { app: { prefix: '${sub}/' } } } } }), SOURCE))
+      .toThrow(/^invalid config \/x\/broker\.yaml: partners\.acme\.clients\.app\.prefix: \$\{sub\} folders collide with partners\.acme\.clients\.backend/);
+    const dir = mkdtempSync(join(tmpdir(), 'sb-config-notices-'));
+    const path = join(dir, 'notices.yaml');
+    writeFileSync(path, configYaml());
+    expect(loadConfigFileWithNotices(path).notices.map((n) => n.path)).toEqual(['partners.acme.clients.backend.prefix']);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

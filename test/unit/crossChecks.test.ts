@@ -141,6 +141,8 @@ describe('crossChecks', () => {
       ['acme/./', 'must not contain "." or ".." segments'],
       ['acme//', 'must not contain an empty segment ("//" or a trailing "/")'],
       ['acme\\x/', 'must not contain a backslash'],
+      ['acme/\u202e/', 'must not contain invisible format characters (U+2028/U+2029 line and paragraph separators, bidi controls, zero-width characters: Unicode category Cf)'],
+      ['acme\u2028/', 'must not contain invisible format characters (U+2028/U+2029 line and paragraph separators, bidi controls, zero-width characters: Unicode category Cf)'],
       ['cafe\u0301/', 'must be NFC-normalised Unicode'],
       ['a\ud800/', 'must be well-formed Unicode (no lone surrogates)'],
     ])('refuses the prefix %j', (prefix, message) => {

@@ -40,6 +40,24 @@ describe('validateRelativeKey', () => {
     expect(() => validateRelativeKey(key as string)).toThrow(message);
   });
 
+  const FORMAT = 'must not contain invisible format characters (U+2028/U+2029 line and paragraph separators, bidi controls, zero-width characters: Unicode category Cf)';
+  it.each<[string, string]>([
+    ['U+2028 LINE SEPARATOR', '\u2028'], ['U+2029 PARAGRAPH SEPARATOR', '\u2029'],
+    ['U+200E LRM', '\u200e'], ['U+200F RLM', '\u200f'],
+    ['U+202A LRE', '\u202a'], ['U+202B RLE', '\u202b'], ['U+202C PDF', '\u202c'], ['U+202D LRO', '\u202d'], ['U+202E RLO', '\u202e'],
+    ['U+2066 LRI', '\u2066'], ['U+2067 RLI', '\u2067'], ['U+2068 FSI', '\u2068'], ['U+2069 PDI', '\u2069'],
+    ['U+FEFF BOM', '\ufeff'], ['U+200B ZWSP', '\u200b'], ['U+200D ZWJ', '\u200d'], ['U+2060 WJ', '\u2060'], ['U+00AD SHY', '\u00ad'],
+    ['U+E0041 TAG LATIN CAPITAL A (astral Cf)', '\u{E0041}'],
+  ])('refuses %s in a key and in a narrowing prefix', (_name, ch) => {
+    expect(() => validateRelativeKey(`invoice${ch}fdp.exe`)).toThrow(InvalidKeyError);
+    expect(() => validateRelativeKey(`invoice${ch}fdp.exe`)).toThrow(`key ${FORMAT}`);
+    expect(() => validateSubPrefix(`dir${ch}/`)).toThrow(`prefix ${FORMAT}`);
+  });
+
+  it('keeps visible neighbours of the refused characters: U+2027, U+202F, U+205F, U+3000', () => {
+    for (const ch of ['\u2027', '\u202f', '\u205f', '\u3000']) expect(validateRelativeKey(`a${ch}b`)).toBe(`a${ch}b`);
+  });
+
   it('keeps U+00A0 (not a control character) and refuses U+0080 (C1)', () => {
     expect(validateRelativeKey('a\u00a0b')).toBe('a\u00a0b');
     expect(() => validateRelativeKey('a\u0080b')).toThrow(InvalidKeyError);
