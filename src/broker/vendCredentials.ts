@@ -64,6 +64,8 @@ export interface VendRate {
  */
 export const DEFAULT_VEND_RATE: VendRate = { burst: 10, perSecond: 2 };
 
+const TOKEN_EPSILON = 1e-9;
+
 /**
  * Token buckets keyed by partner and client. The keys come from the loaded config (a caller can
  * never mint a new one), so the map is bounded by the number of configured clients.
@@ -86,8 +88,9 @@ export class VendRateLimiter {
     bucket.tokens = Math.min(this.rate.burst, bucket.tokens + elapsedSeconds * this.rate.perSecond);
     bucket.at = Math.max(bucket.at, now);
     this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    // The epsilon absorbs floating-point drift from refilling in small steps (0.9 + 0.1 < 1).
+    if (bucket.tokens >= 1 - TOKEN_EPSILON) {
+      bucket.tokens = Math.max(0, bucket.tokens - 1);
       return;
     }
     const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate.perSecond));

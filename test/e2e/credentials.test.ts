@@ -2,7 +2,7 @@
  * POST /v1/credentials (and its credential_process / container twins) against the real local
  * S3 + STS: the vended credentials work inside the grant, and the SERVER denies everything outside
  * it. Objects outside the prefix are seeded by the bucket owner first, because a missing key
- * outside the allowed prefix answers 404, not 403 (LOCAL-AWS.md quirk 8).
+ * outside the allowed prefix answers 404, not 403, on the local gateway (docs/local-aws.md).
  */
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { S3Client } from '@aws-sdk/client-s3';

@@ -1,5 +1,6 @@
 /**
- * "No secret is ever logged" (DESIGN.md invariant 4), checked over a whole test run.
+ * "No secret is ever logged" (docs/security.md), checked over a whole test run. Identifiers are
+ * not secrets: audit lines name the issued session's AccessKeyId on purpose (see ACCESS_KEY_ID).
  *
  * During a run, every jest worker of the unit project tees what it writes to stdout/stderr (where
  * the Powertools logger writes) into `<dir>/unit-<pid>.log`, and tests record every secret they
@@ -39,15 +40,24 @@ const made = new Set<string>();
 
 const recorded = new Set<string>();
 
-/** Records secrets a test minted, so the end-of-run check can prove none was logged. */
+/**
+ * An AWS access key id (`AKIA…` long-term, `ASIA…` STS session). An identifier, not a secret: the
+ * audit lines name it on purpose (CloudTrail records it with every S3 data event, and it is what
+ * joins an event to its issuance), so it is never recorded as a secret. The session's secret access
+ * key and session token stay secrets, and the check still fails on either.
+ */
+export const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
+
+/** Records secrets a test minted, so the end-of-run check can prove none was logged (access key ids are skipped). */
 export function recordSecrets(...values: ReadonlyArray<string | undefined | null>): void {
-  const fresh = values.filter((v): v is string => typeof v === 'string' && v.length >= MIN_SECRET_CHARS && !recorded.has(v));
+  const fresh = values.filter((v): v is string => typeof v === 'string' && v.length >= MIN_SECRET_CHARS && !ACCESS_KEY_ID.test(v) && !recorded.has(v));
   const dir = captureDir();
   if (fresh.length === 0 || dir === undefined) return;
   for (const v of fresh) recorded.add(v);
   appendFileSync(join(dir, `${SECRETS_PREFIX}${process.pid}.txt`), fresh.map((v) => `${JSON.stringify(v)}\n`).join(''));
 }
 
+/** Response fields that hold secrets. `accessKeyId` / `AccessKeyId` are deliberately absent: see ACCESS_KEY_ID. */
 const CREDENTIAL_FIELDS = new Set(['secretAccessKey', 'SecretAccessKey', 'sessionToken', 'SessionToken', 'Token']);
 const SIGNATURE_PARAMS = ['X-Amz-Signature', 'X-Amz-Security-Token'];
 

@@ -4,10 +4,12 @@
  * Everything here is in memory: nothing secret-shaped is written to this run's own logs.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCapture, redact, scanForSecrets } from '../support/logScan.js';
+import {
+  ACCESS_KEY_ID, LOG_CAPTURE_ENV, readCapture, recordResponseSecrets, recordSecrets, redact, scanForSecrets, SECRETS_PREFIX,
+} from '../support/logScan.js';
 
 // Assembled at run time so this file's text never matches the patterns it tests.
 const SECRET_KEY = ['wJalrXUtnFEMI', 'K7MDENG/bPxRfiCY', 'EXAMPLEKEY+3x'].join('');
@@ -54,6 +56,55 @@ describe('scanForSecrets', () => {
 
   it('ignores secrets too short to tell from ordinary words', () => {
     expect(scanForSecrets(log('the key acmek1 was used'), ['acmek1'])).toEqual([]);
+  });
+});
+
+describe('AccessKeyIds in audit lines: an identifier, not a secret', () => {
+  // An STS session as the fake issuer mints it; assembled so this file never holds a finished secret.
+  const ACCESS_KEY = ['ASIA', 'EXAMPLE', '7Q2Z9KX4'].join('');
+  const audit = (extra = '') =>
+    `{"level":"INFO","message":"issued","audit":true,"partner":"acme","client":"backend","action":"credentials","sessionName":"sbk-acme-backend-acmek1","accessKeyId":"${ACCESS_KEY}"${extra}}`;
+
+  it('an audit line naming the session\'s AccessKeyId is clean, with its secret key and token recorded', () => {
+    expect(ACCESS_KEY_ID.test(ACCESS_KEY)).toBe(true);
+    expect(scanForSecrets(log(`${audit()}\n`), [SECRET_KEY, TOKEN])).toEqual([]);
+  });
+
+  it.each<[string, string, string]>([
+    ['secret access key', `,"debug":"${SECRET_KEY}"`, `recorded secret ${redact(SECRET_KEY)}`],
+    ['session token', `,"token":"${TOKEN}"`, `recorded secret ${redact(TOKEN)}`],
+    ['secret access key, unrecorded, by its field', `,"secretAccessKey":"${SECRET_KEY}"`, 'credentials in JSON'],
+    ['session token, unrecorded, by its field', `,"sessionToken":"${TOKEN}"`, 'credentials in JSON'],
+  ])('the same line still fails the check when it also carries the %s', (_what, extra, finding) => {
+    const secrets = finding.startsWith('recorded') ? [SECRET_KEY, TOKEN] : [];
+    expect(scanForSecrets(log(audit(extra)), secrets).map((f) => f.what)).toContain(finding);
+  });
+
+  it('recordSecrets and recordResponseSecrets never record an AccessKeyId, and do record the secret key and token', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sts-broker-logscan-record-'));
+    const saved = process.env[LOG_CAPTURE_ENV];
+    // fresh values: the recorder de-duplicates across the whole worker
+    const suffix = Date.now().toString(36).toUpperCase();
+    const id = `ASIARECORD${suffix}`.slice(0, 20).padEnd(20, 'X');
+    const secret = `${SECRET_KEY}${suffix}`;
+    const token = `${TOKEN}${suffix}`;
+    let recorded: string[] = [];
+    process.env[LOG_CAPTURE_ENV] = dir;
+    try {
+      recordSecrets(id);
+      recordResponseSecrets({ credentials: { accessKeyId: id, secretAccessKey: secret, sessionToken: token } });
+      recordResponseSecrets({ AccessKeyId: id, SecretAccessKey: secret, Token: token });
+    } finally {
+      if (saved === undefined) delete process.env[LOG_CAPTURE_ENV];
+      else process.env[LOG_CAPTURE_ENV] = saved;
+    }
+    try {
+      recorded = readdirSync(dir).filter((n) => n.startsWith(SECRETS_PREFIX))
+        .flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(recorded.sort()).toEqual([secret, token].sort());
   });
 });
 

@@ -57,7 +57,7 @@ export async function vend(stack: StackState, key: string, request: Record<strin
   return res.body;
 }
 
-/** An S3 client for the local gateway (path style, no flexible checksums: LOCAL-AWS.md quirks 5 and 6). */
+/** An S3 client for the local gateway (path style, and no flexible checksums, which the local gateway refuses: docs/local-aws.md). */
 export function s3For(stack: StackState, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): S3Client {
   return new S3Client({
     endpoint: stack.endpoint,
@@ -119,7 +119,7 @@ export async function list(s3: S3Client, Bucket: string, Prefix: string): Promis
 
 /**
  * Whether `Key` exists, by the owner's ListObjectsV2. HeadObject cannot tell: the owner gets 403
- * on objects written through a role (LOCAL-AWS.md quirk 7).
+ * on objects written through a role (a local gateway quirk: docs/local-aws.md).
  */
 export async function ownerSees(stack: StackState, Bucket: string, Key: string): Promise<boolean> {
   const res = await list(ownerS3(stack), Bucket, Key);
@@ -227,7 +227,7 @@ export async function awsCliSandbox(stack: StackState, label: string): Promise<A
       AWS_SHARED_CREDENTIALS_FILE: emptyFile,
       AWS_CONFIG_FILE: emptyFile,
       AWS_EC2_METADATA_DISABLED: 'true',
-      // LOCAL-AWS.md quirk 5: the gateway refuses flexible-checksum streaming uploads (newer botocore defaults to them)
+      // the local gateway refuses flexible-checksum streaming uploads, which newer botocore sends by default (docs/local-aws.md)
       AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
       ...extra,
