@@ -19,6 +19,8 @@ export interface OfflineOptions {
   /** Where serverless-offline's output goes (a file path), so failures can be shown. */
   onOutput?: (chunk: string) => void;
   extraEnv?: Record<string, string>;
+  /** aborts a start in progress: serverless-offline's process group is stopped and the call rejects */
+  signal?: AbortSignal;
 }
 
 export interface RunningOffline {
@@ -58,18 +60,20 @@ export async function startOffline(options: OfflineOptions): Promise<RunningOffl
   const url = `http://127.0.0.1:${options.httpPort}`;
   const stop = () => stopProcessGroup(child);
   try {
-    await waitForHealth(url, child, 90_000);
+    await waitForHealth(url, child, 90_000, options.signal);
   } catch (err) {
     await stop();
+    if (options.signal?.aborted) throw new Error('serverless-offline start aborted', { cause: options.signal.reason });
     throw new Error(`serverless-offline did not come up: ${(err as Error).message}\n--- its output ---\n${output.slice(-4000)}`);
   }
   return { url, process: child, stop };
 }
 
-async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`it exited with code ${child.exitCode}`);
+    if (signal?.aborted) throw new Error('aborted');
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited (${child.exitCode ?? child.signalCode})`);
     let body: { status?: unknown; errorMessage?: unknown } | undefined;
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
@@ -84,14 +88,47 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
   throw new Error(`GET ${url}/health did not answer 200 within ${timeoutMs} ms`);
 }
 
-/** Stops serverless-offline and its worker processes (it was started as a process group leader). */
-export async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
-  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-  await exited;
-  clearTimeout(timer);
+const stopping = new WeakMap<ChildProcess, Promise<void>>();
+
+/**
+ * Stops serverless-offline and its worker processes (it was started as a process group leader):
+ * SIGTERM to the group, SIGKILL to whatever of the group is left 5 s later. Resolves once the
+ * leader has exited and no process of the group remains. Calls after the first share its promise.
+ */
+export function stopProcessGroup(child: ChildProcess): Promise<void> {
+  let p = stopping.get(child);
+  if (!p) {
+    p = stopGroup(child);
+    stopping.set(child, p);
+  }
+  return p;
+}
+
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const pgid = child.pid;
+  if (pgid === undefined) return;
+  const leaderExited = child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (!signalGroup(pgid, 'SIGTERM')) return leaderExited; // no process of the group is left
+  const deadline = Date.now() + 5000;
+  let killed = false;
+  // the leader's exit does not end its workers: wait until the whole group is gone
+  while (groupAlive(pgid)) {
+    if (!killed && Date.now() >= deadline) { signalGroup(pgid, 'SIGKILL'); killed = true; }
+    if (killed && Date.now() >= deadline + 5000) throw new Error(`process group ${pgid} (serverless-offline) survived SIGKILL`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await leaderExited;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try { process.kill(-pgid, signal); return true; } catch { return false; }
+}
+
+/** True while a process of the group exists (a zombie leader not yet reaped by us counts). */
+function groupAlive(pgid: number): boolean {
+  return signalGroup(pgid, 0);
 }
 
 function required(env: Record<string, string>, name: string): string {
@@ -107,10 +144,25 @@ function filteredEnv(): Record<string, string> {
 
 export interface LocalPartner { name: string; roleArn: string; bucket: string; prefix: string }
 
+export interface LocalClient {
+  sha256: string;
+  keyId: string;
+  actions?: string[];
+  prefix?: string;
+  maxUploadBytes?: number;
+  contentTypes?: string[];
+  maxDurationSeconds?: number;
+  /**
+   * Vend raw credentials that can write (they escape maxUploadBytes and contentTypes: see
+   * docs/security.md). Off unless set; `why` is written above it as a YAML comment.
+   */
+  rawWriteCredentials?: { why: string };
+}
+
 /** A broker config for local AWS: one API-key client per partner, plus extra YAML per client. */
 export function writeLocalConfig(path: string, options: {
   region: string;
-  partners: Array<LocalPartner & { clients: Record<string, { sha256: string; keyId: string; actions?: string[]; prefix?: string; maxUploadBytes?: number; contentTypes?: string[]; maxDurationSeconds?: number }> }>;
+  partners: Array<LocalPartner & { clients: Record<string, LocalClient> }>;
   extraClientsYaml?: Record<string, string>;
 }): void {
   const lines = ['# generated for local AWS: do not deploy', 'allowInsecureLoopbackHttp: true', 'partners:'];
@@ -126,6 +178,10 @@ export function writeLocalConfig(path: string, options: {
         `        contentTypes: ${JSON.stringify(c.contentTypes ?? ['text/plain', 'application/octet-stream', 'image/png', 'application/pdf'])}`,
       );
       if (c.maxDurationSeconds !== undefined) lines.push(`        maxDurationSeconds: ${c.maxDurationSeconds}`);
+      if (c.rawWriteCredentials) {
+        for (const line of c.rawWriteCredentials.why.split('\n')) lines.push(`        # ${line}`);
+        lines.push('        rawWriteCredentials: true');
+      }
     }
     if (options.extraClientsYaml?.[p.name]) lines.push(options.extraClientsYaml[p.name]!);
   }

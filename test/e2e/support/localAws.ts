@@ -1,8 +1,13 @@
-// Local AWS (Ceph RADOS Gateway: S3 + STS + IAM on 127.0.0.1) for the end-to-end suite.
+// Local AWS (Ceph RADOS Gateway: S3 + STS + IAM on 127.0.0.1) for the end-to-end suite and `npm start`.
 // ensureLocalAws() reuses a stack already serving in opts.dir, else runs `scripts/local-aws start`
 // (which installs the Debian packages when missing). A stack that cannot start is an error carrying
 // the script's own explanation: the e2e suite fails loudly, it never skips.
-import { execFile } from 'node:child_process';
+//
+// The script runs in its own process group: a terminal's Ctrl-C signals every process of the
+// terminal's group, and a `stop` cut short by it would leave daemons running or a data folder
+// behind. The caller decides instead: opts.signal aborts a start (the script's own trap stops the
+// daemons it had started, then `stop` removes the folder), and stop() always runs to its end.
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +21,12 @@ export interface LocalAwsOptions {
   port: number;
   /** monitor port (LOCAL_AWS_MON_PORT) */
   monPort: number;
+  /** RAM the memstore OSD may hold objects in (LOCAL_AWS_MEMSTORE_BYTES; the script's default: 1 GiB) */
+  memstoreBytes?: number;
+  /** receives the start script's output as it comes (its progress lines: apt install, each daemon up) */
+  onOutput?: (text: string) => void;
+  /** aborts a start in progress: what it had started is stopped, opts.dir removed, the call rejects */
+  signal?: AbortSignal;
 }
 
 export interface LocalAws {
@@ -23,7 +34,7 @@ export interface LocalAws {
   env: Record<string, string>;
   /** true when this call started the stack (and stop() will stop it) */
   startedByUs: boolean;
-  /** stops the stack if this call started it; a no-op otherwise */
+  /** stops the stack if this call started it; a no-op otherwise. Calls after the first share its promise. */
   stop: () => Promise<void>;
 }
 
@@ -68,17 +79,50 @@ function scriptEnv(opts: LocalAwsOptions): NodeJS.ProcessEnv {
     LOCAL_AWS_DIR: opts.dir,
     LOCAL_AWS_PORT: String(opts.port),
     LOCAL_AWS_MON_PORT: String(opts.monPort),
+    ...(opts.memstoreBytes !== undefined ? { LOCAL_AWS_MEMSTORE_BYTES: String(opts.memstoreBytes) } : {}),
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
   };
 }
 
-function run(args: string[], opts: LocalAwsOptions, timeout: number): Promise<RunResult> {
+const MAX_KEPT_OUTPUT = 1024 * 1024;
+
+/**
+ * Runs `scripts/local-aws <args>` as the leader of its own process group (see the file comment).
+ * On timeout or abort the whole group gets SIGTERM (the script's traps clean up), SIGKILL 15 s later.
+ */
+function run(args: string[], opts: LocalAwsOptions, timeout: number, live?: { onOutput?: (text: string) => void; signal?: AbortSignal }): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile('bash', [LOCAL_AWS_SCRIPT, ...args], { env: scriptEnv(opts), timeout, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGTERM' },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr), ...(error ? { error } : {}) });
-      });
+    const child = spawn('bash', [LOCAL_AWS_SCRIPT, ...args], { env: scriptEnv(opts), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let why: string | undefined;
+    child.stdout.on('data', (b: Buffer) => { const t = b.toString(); stdout = (stdout + t).slice(-MAX_KEPT_OUTPUT); live?.onOutput?.(t); });
+    child.stderr.on('data', (b: Buffer) => { const t = b.toString(); stderr = (stderr + t).slice(-MAX_KEPT_OUTPUT); live?.onOutput?.(t); });
+    let killTimer: NodeJS.Timeout | undefined;
+    const terminate = (reason: string) => {
+      if (why !== undefined || child.exitCode !== null || child.signalCode !== null) return;
+      why = reason;
+      signalGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 15_000);
+    };
+    const timer = setTimeout(() => terminate(`timed out after ${timeout} ms`), timeout);
+    const onAbort = () => terminate('aborted');
+    if (live?.signal?.aborted) onAbort();
+    live?.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (code: number, error?: Error) => {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      live?.signal?.removeEventListener('abort', onAbort);
+      resolve({ code, stdout, stderr, ...(error ? { error } : why ? { error: new Error(why) } : {}) });
+    };
+    child.once('error', (error) => finish(-1, error));
+    child.once('close', (code, signal) => finish(why !== undefined || code === null ? -1 : code, signal ? new Error(why ?? `killed by ${signal}`) : undefined));
   });
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try { process.kill(-pid, signal); } catch { /* already gone */ }
 }
 
 const tail = (text: string, lines = 25): string => text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -105,12 +149,32 @@ function validate(opts: LocalAwsOptions): void {
  */
 export async function ensureLocalAws(opts: LocalAwsOptions): Promise<LocalAws> {
   validate(opts);
+  const aborted = () => new Error('local AWS start aborted', { cause: opts.signal?.reason });
+  if (opts.signal?.aborted) throw aborted();
   const status = await run(['status'], opts, SHORT_TIMEOUT_MS);
   if (status.code === 0) {
     return { env: await readEnv(opts.dir), startedByUs: false, stop: async () => {} };
   }
+  if (opts.signal?.aborted) throw aborted();
 
-  const started = await run(['start'], opts, START_TIMEOUT_MS);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= run(['stop'], opts, SHORT_TIMEOUT_MS).then((r) => {
+      if (r.code !== 0) throw new Error(`scripts/local-aws stop failed with exit ${r.code}:\n${tail(r.stderr)}`);
+    });
+    return stopping;
+  };
+
+  const started = await run(['start'], opts, START_TIMEOUT_MS, {
+    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (opts.signal?.aborted) {
+    // the script's trap has stopped the daemons it started; `stop` also removes opts.dir (only when
+    // the script created it: it carries the script's marker)
+    await stop().catch(() => {});
+    throw aborted();
+  }
   if (started.code !== 0) {
     const why = started.error && started.code === -1 ? ` (${started.error.message.split('\n')[0]})` : '';
     throw new Error(
@@ -120,13 +184,6 @@ export async function ensureLocalAws(opts: LocalAwsOptions): Promise<LocalAws> {
     );
   }
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    const r = await run(['stop'], opts, SHORT_TIMEOUT_MS);
-    if (r.code !== 0) throw new Error(`scripts/local-aws stop failed with exit ${r.code}:\n${tail(r.stderr)}`);
-  };
   try {
     return { env: await readEnv(opts.dir), startedByUs: true, stop };
   } catch (e) {

@@ -1,0 +1,213 @@
+/**
+ * The worker of `npm start` (scripts/start.ts starts it, and only that): starts local AWS unless it
+ * is already running, writes a demo config whose partner points at the local role and bucket, serves
+ * the API with serverless-offline (the production handlers and serverless.yml), prints a fresh demo
+ * API key and three commands to try, and on a stop request stops what it started, and only that.
+ *
+ * What a run owns, and removes on stop:
+ * - a private demo folder (mkdtemp, mode 0700) holding the demo config and every file the printed
+ *   commands write (hello.txt, upload.json, the AWS CLI profile), so nothing lands in the working
+ *   directory or at a predictable name in the shared temp folder;
+ * - serverless-offline's process group;
+ * - local AWS (its daemons and LOCAL_AWS_DIR), but only when this run started it. A stack that was
+ *   already serving in LOCAL_AWS_DIR (another `npm start`, the e2e suite) is used and left running.
+ *
+ * It runs in its own process group, so a terminal's Ctrl-C never reaches it directly: scripts/start.ts
+ * forwards every SIGINT/SIGTERM/SIGHUP it gets as SIGTERM, and when scripts/start.ts is gone (its IPC
+ * channel closes: killed, even by SIGKILL) this worker stops too. Stopping is idempotent: the first
+ * request starts the one shutdown; later ones neither start another nor cut the first short.
+ *
+ * Settings (environment): BROKER_HTTP_PORT (4340), BROKER_LAMBDA_PORT (4342), LOCAL_AWS_DIR
+ * (${TMPDIR:-/tmp}/sts-broker-local-aws), LOCAL_AWS_PORT (7480), LOCAL_AWS_MON_PORT (3310),
+ * LOCAL_AWS_MEMSTORE_BYTES (the script's default). See docs/local-aws.md.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateApiKey } from '../../src/auth/apiKey.js';
+import { ensureLocalAws, type LocalAws } from '../../test/e2e/support/localAws.js';
+import { repoRoot, startOffline, writeLocalConfig, type RunningOffline } from './offline.js';
+
+const t0 = Date.now();
+const elapsed = () => `${Math.round((Date.now() - t0) / 1000)} s`;
+
+// ---- shutdown: installed before anything starts, so a Ctrl-C at any moment stops what has started
+const abort = new AbortController();
+let shuttingDown: Promise<void> | undefined;
+let toldAlreadyStopping = false;
+let startup: Promise<void> = Promise.resolve();
+let demoDir: string | undefined;
+let aws: LocalAws | undefined;
+let awsDir: string | undefined;
+let api: RunningOffline | undefined;
+
+function shutdown(exitCode: number): Promise<void> {
+  if (shuttingDown) {
+    if (!toldAlreadyStopping) {
+      toldAlreadyStopping = true;
+      console.log('  (already shutting down: let it finish)');
+    }
+    return shuttingDown;
+  }
+  stopHeartbeat();
+  console.log('\nstopping…');
+  abort.abort();
+  shuttingDown = (async () => {
+    let failed = false;
+    await startup.catch(() => { /* reported where it failed; once aborted, every step ends promptly */ });
+    if (api) {
+      const pgid = api.process.pid;
+      await api.stop().then(
+        () => console.log(`  API (serverless-offline, process group ${pgid}): stopped`),
+        (e: unknown) => { failed = true; console.error(`  API (serverless-offline, process group ${pgid}): ${(e as Error).message}`); },
+      );
+    }
+    if (aws?.startedByUs) {
+      await aws.stop().then(
+        () => console.log(`  local AWS: stopped, ${awsDir} removed`),
+        (e: unknown) => { failed = true; console.error(`  local AWS: ${(e as Error).message}`); },
+      );
+    } else if (aws) {
+      console.log(`  local AWS in ${awsDir}: left running (it was serving before this run began)`);
+    }
+    if (demoDir) {
+      rmSync(demoDir, { recursive: true, force: true });
+      console.log(`  demo folder ${demoDir}: removed`);
+    }
+    console.log(failed ? 'stopped, with the errors above' : 'stopped');
+    process.exit(failed ? 1 : exitCode);
+  })();
+  return shuttingDown;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0));
+// scripts/start.ts is gone (npm start's process killed, even by SIGKILL): nobody is left to ask for the stop
+process.on('disconnect', () => void shutdown(0));
+// the reader of our output may be gone (a pipe to `tee`, killed by the same Ctrl-C): the stop must still finish
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => { /* nowhere left to write */ });
+
+// ---- progress: a line at least every 10 s, so a slow first start never looks hung
+let phase = 'starting';
+let lastLine = Date.now();
+const say = (line: string) => { lastLine = Date.now(); console.log(line); };
+const heartbeat = setInterval(() => {
+  if (Date.now() - lastLine >= 9_500) say(`  … still ${phase} (${elapsed()} since npm start)`);
+}, 1000);
+function stopHeartbeat() { clearInterval(heartbeat); }
+
+// ---- settings
+function intSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** A word for a POSIX shell: bare when it is plain, else single-quoted. */
+function shQuote(value: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function hasAwsCli(): Promise<boolean> {
+  return new Promise((resolve) => execFile('aws', ['--version'], { timeout: 30_000 }, (err) => resolve(!err)));
+}
+
+async function start(): Promise<void> {
+  const httpPort = intSetting('BROKER_HTTP_PORT', 4340, 1, 65535);
+  const lambdaPort = intSetting('BROKER_LAMBDA_PORT', 4342, 1, 65535);
+  const awsPort = intSetting('LOCAL_AWS_PORT', 7480, 1, 65535);
+  const monPort = intSetting('LOCAL_AWS_MON_PORT', 3310, 1, 65535);
+  const memstore = process.env.LOCAL_AWS_MEMSTORE_BYTES ? intSetting('LOCAL_AWS_MEMSTORE_BYTES', 0, 64 * 1024 * 1024, 2 ** 40) : undefined;
+  const dir = process.env.LOCAL_AWS_DIR || join(tmpdir(), 'sts-broker-local-aws');
+  awsDir = dir;
+
+  demoDir = mkdtempSync(join(tmpdir(), 'sts-broker-demo-'));
+  chmodSync(demoDir, 0o700); // mkdtemp's own mode, said out loud: the folder is this user's only
+  const awsCli = hasAwsCli();
+
+  phase = 'starting local AWS';
+  say(`starting local S3 + STS (Ceph RADOS Gateway on 127.0.0.1:${awsPort}, data in ${dir})…`);
+  say('  (the first run installs Ceph with apt-get: about a minute; progress follows)');
+  let partial = '';
+  aws = await ensureLocalAws({
+    dir, port: awsPort, monPort,
+    ...(memstore !== undefined ? { memstoreBytes: memstore } : {}),
+    signal: abort.signal,
+    // the script's progress lines ("[local-aws 12.3s] …"); its closing summary is not for this audience
+    onOutput: (text) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.startsWith('[local-aws')) say(`  ${line}`);
+    },
+  });
+  if (abort.signal.aborted) return;
+  say(aws.startedByUs
+    ? `local AWS started in ${dir} (${elapsed()})`
+    : `reusing local AWS already serving in ${dir} (it stays running when this stops)`);
+
+  const key = generateApiKey();
+  const configFile = join(demoDir, 'broker.demo.yaml');
+  // The demo client keeps raw write credentials off (no `rawWriteCredentials`): the printed commands
+  // write only through a presigned upload URL, which enforces maxUploadBytes and contentTypes; the
+  // vended credentials (command 1, the AWS CLI profile of command 3) read, list and delete. See
+  // docs/security.md for why raw write credentials are an explicit opt-in.
+  writeLocalConfig(configFile, {
+    region: aws.env.LOCAL_AWS_REGION ?? 'us-east-1',
+    partners: [{
+      name: 'demo', roleArn: aws.env.PARTNER_ROLE_ARN!, bucket: aws.env.PARTNER_BUCKET!, prefix: 'demo/',
+      clients: { backend: { keyId: key.id, sha256: key.sha256 } },
+    }],
+  });
+
+  phase = 'starting the API';
+  say('starting the API (serverless-offline bundles the handlers with esbuild first)…');
+  api = await startOffline({ configFile, localAws: aws.env, httpPort, lambdaPort, signal: abort.signal });
+  if (abort.signal.aborted) return;
+  api.process.once('exit', (code, signal) => {
+    if (shuttingDown) return;
+    console.error(`\nserverless-offline exited by itself (${code ?? signal}); stopping the rest`);
+    void shutdown(1);
+  });
+  stopHeartbeat();
+
+  const endpoint = aws.env.LOCAL_AWS_ENDPOINT!;
+  const hasAws = await awsCli;
+  const q = shQuote;
+  console.log(`
+sts-broker is serving ${api.url} (ready after ${elapsed()}; config: ${configFile}, repo: ${repoRoot.replace(/\/$/, '')})
+local AWS: ${endpoint} in ${dir}${aws.startedByUs ? '' : ' (already running before this run: left running on stop)'}
+
+Your demo folder, private to this run (mode 0700, removed on Ctrl-C): ${demoDir}
+Paste these into a shell; the demo API key is shown once and valid while this runs:
+  export BROKER_URL=${q(api.url)}
+  export BROKER_API_KEY=${q(key.key)}
+  export DEMO_DIR=${q(demoDir)}
+
+1) vend credentials for the demo partner's prefix "demo/" (read, list, delete: raw credentials
+   that write are an explicit per-client opt-in, see docs/security.md; uploads go through step 2):
+  curl -s -X POST "$BROKER_URL/v1/credentials" -H "X-Api-Key: $BROKER_API_KEY" -H 'content-type: application/json' -d '{"durationSeconds": 900}' -w '\\n'
+
+2) get an upload URL and upload a file with curl:
+  echo 'hello from sts-broker' > "$DEMO_DIR/hello.txt"
+  curl -s -X POST "$BROKER_URL/v1/uploads" -H "X-Api-Key: $BROKER_API_KEY" -H 'content-type: application/json' \\
+    -d "{\\"method\\":\\"PUT\\",\\"key\\":\\"hello.txt\\",\\"contentType\\":\\"text/plain\\",\\"contentLength\\":$(wc -c < "$DEMO_DIR/hello.txt")}" > "$DEMO_DIR/upload.json"
+  curl -s -X PUT -T "$DEMO_DIR/hello.txt" -H 'Content-Type: text/plain' "$(node -p 'require(process.argv[1]).url' "$DEMO_DIR/upload.json")" -w '%{http_code}\\n'
+
+3) list the prefix with the AWS CLI${hasAws ? '' : ' (install it first: apt-get install awscli)'}, using the broker as its credential source:
+  cat > "$DEMO_DIR/aws-config" <<'CFG'
+[profile broker-demo]
+credential_process = sh -c 'curl -sf -H "X-Api-Key: $BROKER_API_KEY" "$BROKER_URL/v1/credentials/process"'
+CFG
+  AWS_CONFIG_FILE="$DEMO_DIR/aws-config" aws --profile broker-demo --region ${q(aws.env.LOCAL_AWS_REGION ?? 'us-east-1')} --endpoint-url ${q(endpoint)} s3 ls s3://${q(aws.env.PARTNER_BUCKET!)}/demo/
+
+Ctrl-C stops the API${aws.startedByUs ? ' and local AWS' : ''} and removes the demo folder.`);
+}
+
+startup = start();
+startup.catch((err: unknown) => {
+  if (abort.signal.aborted) return; // a stop during startup: shutdown() reports and exits
+  console.error(`\nnpm start failed: ${(err as Error).message}`);
+  void shutdown(1);
+});
