@@ -6,7 +6,8 @@
  *  - the JS SDK's container provider: fromHttp explicitly, and the default Node chain from the env.
  * For each: copy a file into acme/, list it, and fail outside acme/. The CLI's message for a denied
  * upload is odd against RGW ("argument of type 'NoneType' is not iterable"), so denial is asserted
- * by the exit status and by the object's absence, never by the text.
+ * by the exit status and by the object's absence, never by the text. acme/backend writes with raw
+ * credentials, which it may only because test/e2e/support/stack.ts sets rawWriteCredentials: true on it.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromHttp } from '@aws-sdk/credential-provider-http';

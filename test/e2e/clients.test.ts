@@ -5,7 +5,8 @@
  * environment, narrowed or not; and the JS SDK's default provider chain through the same profile.
  * (The container-credentials route, for the CLI and fromHttp, is covered by awsCli.test.ts.)
  * Denials are asserted by exit status and by the object's absence, never by the CLI's text
- * (its message for a denied upload against RGW is odd: docs/local-aws.md).
+ * (its message for a denied upload against RGW is odd: docs/local-aws.md). acme/backend writes with raw
+ * credentials, which it may only because test/e2e/support/stack.ts sets rawWriteCredentials: true on it.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';

@@ -2,7 +2,9 @@
  * Expiry against the real gateway: its shortest session is 900 s, so this suite waits ~15.5 minutes
  * (`npm run test:slow`; `.ci/run` runs it, `npm test` does not). One wait covers every check:
  * credentials, broker-issued URLs capped at the session's expiry, and a URL that its own
- * X-Amz-Expires would keep alive for an hour, all die with the session that signed them.
+ * X-Amz-Expires would keep alive for an hour, all die with the session that signed them. acme/short
+ * writes with raw credentials, which it may only because test/e2e/support/stack.ts opts it in
+ * (rawWriteCredentials: true).
  */
 import { describe, expect, it } from '@jest/globals';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
