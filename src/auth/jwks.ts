@@ -39,7 +39,11 @@ export function boundedFetch(options: BoundedFetchOptions) {
     const deadline = currentDeadline();
     const signals = [AbortSignal.timeout(timeoutMs), ...(init.signal ? [init.signal] : []), ...(deadline ? [deadline.signal] : [])];
     const signal = AbortSignal.any(signals);
-    const timedOut = (cause: unknown) => (deadline?.signal.aborted ? outOfTime(cause) : new JwksUnavailableError(`${label} fetch timed out`, { cause }));
+    // When the request's time left, not the fetch's own setting, set the timeout, running out is the deadline's 504.
+    const cappedByDeadline = timeoutMs < options.timeoutMs;
+    const timedOut = (cause: unknown) => (cappedByDeadline || deadline?.signal.aborted
+      ? outOfTime(cause)
+      : new JwksUnavailableError(`${label} fetch timed out`, { cause }));
     let response: Response;
     try {
       response = await options.fetch(url, { ...init, signal });

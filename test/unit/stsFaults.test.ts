@@ -17,7 +17,10 @@ import { S3Presigner } from '../../src/aws/s3.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
 import { coldStart } from '../../src/wiring.js';
-import { apiEvent } from '../support/apiEvent.js';
+import { lambdaHandler } from '../../src/http/lambdaHandler.js';
+import type { HttpResponse } from '../../src/http/responses.js';
+import { apiEvent, lambdaContext } from '../support/apiEvent.js';
+import { captureLogs } from '../support/captureLogs.js';
 import { configYaml, FIXTURE_API_KEYS } from '../support/configFixture.js';
 import { invokeRoute, type Invoked } from '../support/invokeRoute.js';
 import { recordSecrets } from '../support/logScan.js';
@@ -125,7 +128,8 @@ beforeAll(async () => {
   await proxy.start();
   dir = mkdtempSync(join(tmpdir(), 'sts-broker-faults-'));
   configPath = join(dir, 'broker.yaml');
-  writeFileSync(configPath, configYaml());
+  // the fault proxy is plain http on loopback: allowed only with the config's explicit opt-in
+  writeFileSync(configPath, configYaml({ allowInsecureLoopbackHttp: true }));
 });
 
 afterAll(async () => {
@@ -310,4 +314,48 @@ describe('STS through a fault proxy, with the production wiring', () => {
     expect(retry.res.statusCode).toBe(200);
     expect(new URL(retry.body.url).searchParams.get('X-Amz-Security-Token')).toBe(ISSUED.sessionToken);
   }, 15_000);
+});
+
+describe('the request deadline: the function\'s remaining time bounds every STS attempt', () => {
+  /** Production settings (3000 ms per attempt, 3 attempts: about 9 s plus backoff) unless overridden. */
+  const productionDeps = () => coldStart({ presigner: new S3Presigner(), env: { BROKER_CONFIG: configPath, BROKER_STS_ENDPOINT: proxy.url } });
+
+  async function vendWithin(remainingMs: number, d: BrokerDeps) {
+    const context = { ...lambdaContext, getRemainingTimeInMillis: () => remainingMs };
+    const event = apiEvent({ method: 'POST', path: '/v1/credentials', headers: { 'x-api-key': ACME_KEY }, body: { actions: ['read'] } });
+    const started = performance.now();
+    const { result } = await captureLogs(() => lambdaHandler(credentialsRoute, () => d)(event, context) as Promise<HttpResponse>);
+    return { res: result, body: JSON.parse(result.body ?? 'null') as Record<string, any>, elapsed: performance.now() - started };
+  }
+
+  it('a silent STS with 1500 ms left answers 504 sts_timeout before the function would be killed, not 500', async () => {
+    proxy.fault = { kind: 'silent' };
+    const { res, body, elapsed } = await vendWithin(1500, productionDeps());
+    expect([res.statusCode, body.error.code]).toEqual([504, 'sts_timeout']);
+    // one attempt, cut at the budget (1500 ms less the 1000 ms margin); no retry started without time for it
+    expect(proxy.seen).toHaveLength(1);
+    expect(elapsed).toBeLessThan(1500);
+  }, 15_000);
+
+  it('with less than the margin left, STS is not called at all: 504 sts_timeout', async () => {
+    proxy.fault = { kind: 'ok' };
+    const { res, body } = await vendWithin(900, productionDeps());
+    expect([res.statusCode, body.error.code]).toEqual([504, 'sts_timeout']);
+    expect(proxy.seen).toHaveLength(0);
+  });
+
+  it('throttling retries stop when the budget cannot hold another attempt: the honest 503, no Lambda timeout', async () => {
+    proxy.fault = fault(400, 'Sender', 'Throttling', 'Rate exceeded');
+    const { res, body, elapsed } = await vendWithin(1400, productionDeps());
+    expect([503, 504]).toContain(res.statusCode);
+    expect(['sts_throttled', 'sts_timeout']).toContain(body.error.code);
+    expect(proxy.seen.length).toBeLessThan(MAX_ATTEMPTS);
+    expect(elapsed).toBeLessThan(1400);
+  }, 15_000);
+
+  it('plenty of time left: the same call succeeds (the control)', async () => {
+    proxy.fault = { kind: 'ok' };
+    const { res } = await vendWithin(10_000, productionDeps());
+    expect(res.statusCode).toBe(200);
+  });
 });
