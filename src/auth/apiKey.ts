@@ -1,7 +1,7 @@
 /**
  * API keys: `sbk_<id>_<secret>`. The id is for lookup, audit and revocation; the secret is at least
  * 32 random bytes in base64url. The config stores only the SHA-256 of the whole key, so a leaked
- * config grants nothing (DESIGN.md security invariant 3).
+ * config grants nothing (see docs/security.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { UnauthenticatedError } from '../errors.js';

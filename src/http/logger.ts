@@ -1,13 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { loggerLogLevel } from '../config/settings.js';
 
 /**
  * One structured JSON logger per container. What is logged is chosen field by field at each call
  * site (never whole events, headers or SDK errors), so no secret reaches a log line by accident.
+ * Its level is LOG_LEVEL as config/settings.ts validates it (INFO when unset; an invalid value
+ * logs at INFO until readSettings refuses to start, naming the variable).
  */
-export function createLogger(serviceName = 'sts-broker'): Logger {
-  return new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+export function createLogger(serviceName = 'sts-broker', env: Record<string, string | undefined> = process.env): Logger {
+  return new Logger({ serviceName, logLevel: loggerLogLevel(env) });
 }
 
 /** serverless-offline gives every event this one id; locally each request still deserves its own. */

@@ -28,7 +28,7 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
   path: '/v1/uploads/multipart/complete',
   summary: 'Complete a multipart upload after checking it against its declaration',
   description:
-    'Besides DESIGN.md\'s { key, uploadId, parts }, the body repeats the declaration (contentLength, partSize), checked against the grant again. '
+    'Besides { key, uploadId, parts }, the body repeats the declaration (contentLength, partSize), checked against the grant again. '
     + 'Before CompleteMultipartUpload the broker reads S3\'s ListParts and refuses (400 upload_mismatch, naming every difference) unless the '
     + 'uploaded parts are exactly 1..partCount, each of exactly its declared length, with the ETags sent here; the object can therefore never '
     + 'exceed maxUploadBytes nor differ from the declaration. A refused completion leaves the upload open: upload the named parts again and retry. '

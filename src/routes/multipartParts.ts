@@ -31,7 +31,7 @@ export const multipartPartsRoute: AuthenticatedRoute<z.infer<typeof multipartPar
   summary: 'Presign a batch of part URLs for a multipart upload',
   description:
     `Signs up to ${MAX_PART_URLS_PER_CALL} part URLs just in time; ask again for a part whose URL expired or whose upload failed. `
-    + 'Besides DESIGN.md\'s { key, uploadId, partNumbers }, the body repeats the declaration (contentLength, partSize): the broker keeps no state '
+    + 'Besides { key, uploadId, partNumbers }, the body repeats the declaration (contentLength, partSize): the broker keeps no state '
     + 'and S3 cannot tell it an upload\'s declared size, so it is checked against the grant again and each URL signs its part\'s exact '
     + 'Content-Length (parts 1..partCount-1 are partSize, the last the remainder). Part numbers beyond partCount are refused. '
     + 'Keep the ETag each part PUT answers with: complete needs it.',

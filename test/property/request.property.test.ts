@@ -1,5 +1,5 @@
 /**
- * Lifetimes (DESIGN.md invariant 1 and "every expiresAt is min(requested, signing credentials'
+ * Lifetimes (docs/security.md: short-lived credentials, and "every expiresAt is min(requested, signing credentials'
  * expiry) and matches the URL"), for any requested duration and expiry, with a fake clock:
  *
  * - vended credentials last 900–3600 s and never longer than the grant allows, or the request is

@@ -16,6 +16,7 @@ import type { BrokerDeps } from '../../src/broker/deps.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
 import type { Route } from '../../src/http/route.js';
+import { createLogger } from '../../src/http/logger.js';
 import { preflightHandler } from '../../src/http/preflight.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { credentialsProcessRoute } from '../../src/routes/credentialsProcess.js';
@@ -417,6 +418,14 @@ describe('every response carries X-Request-Id', () => {
       const { res } = await invoke(downloadsRoute, event);
       expect(res.headers['x-request-id']).toBe(event.requestContext.requestId);
     }
+  });
+});
+
+// ---- LOG_LEVEL: the logger uses the level config/settings.ts validates --------------------
+
+describe('the logger level is LOG_LEVEL as settings validates it', () => {
+  it.each<[string | undefined, string]>([['debug', 'DEBUG'], ['Warn', 'WARN'], [undefined, 'INFO'], ['', 'INFO'], ['verbose', 'INFO']])('LOG_LEVEL=%j logs at %s', (value, level) => {
+    expect(createLogger('level-test', value === undefined ? {} : { LOG_LEVEL: value }).getLevelName()).toBe(level);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * JwtVerifier against real keys and a real JWKS served over loopback http: the happy paths and the
- * hostile matrix of DESIGN.md security invariant 3. Every refusal asserts the class and message.
+ * hostile matrix of docs/security.md ("JWTs"). Every refusal asserts the class and message.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { IncomingMessage, ServerResponse } from 'node:http';

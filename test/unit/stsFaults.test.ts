@@ -1,5 +1,5 @@
 /**
- * Upstream faults (DESIGN.md invariant 5): the production wiring (coldStart: the REAL
+ * Upstream faults (docs/security.md: bounded, honest upstream failures): the production wiring (coldStart: the REAL
  * StsCredentialIssuer with its default SDK client, retries and timeouts) pointed through
  * BROKER_STS_ENDPOINT at a loopback fault proxy that answers like STS: XML errors, silence, resets,
  * a closed port. Every fault becomes an honest 4xx/5xx with the one error shape, after bounded
