@@ -1,7 +1,9 @@
 /**
- * The broker's configuration schema (DESIGN.md "Config"). Every object is strict: an unknown key
- * is an error that names the field, because a silently ignored typo in a security config is a hole.
- * Cross-field rules that zod cannot express per field live in ./crossChecks.ts.
+ * The broker's configuration schema (docs/architecture.md describes the config). Every object is
+ * strict: an unknown key is an error that names the field, because a silently ignored typo in a
+ * security config is a hole. Cross-field rules that zod cannot express per field live in
+ * ./crossChecks.ts (https-only endpoints, CORS origins, ${sub} folders across clients in
+ * ./subjectFolders.ts).
  */
 import * as z from 'zod';
 import { ACTIONS } from '../grants/actions.js';
@@ -55,6 +57,7 @@ const client = z.strictObject({
   actions: z.array(z.enum(ACTIONS)).min(1),
   maxUploadBytes: z.number().int().positive().max(5 * 1024 ** 4),
   contentTypes: z.array(z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type like image/png')).min(1),
+  /** Browser origins allowed to call the broker: exactly scheme://host[:port], https (see crossChecks.ts). */
   cors: z.strictObject({ origins: z.array(z.string()).default([]) }).default({ origins: [] }),
   /**
    * Allow raw credentials (POST /v1/credentials and its process/container forms) that can write.
@@ -63,9 +66,10 @@ const client = z.strictObject({
    */
   rawWriteCredentials: z.boolean().optional(),
   /**
-   * Other clients of this partner (same JWT issuer) whose `${sub}` folders are deliberately the
-   * same as this client's (say a web and a mobile audience of one user base). Without it two
-   * clients never share a subject's folder.
+   * Other clients of this partner (same JWT issuer, subject claim and prefix template) whose
+   * `${sub}` folders are deliberately the same as this client's (say a web and a mobile audience of
+   * one user base). Both clients must name each other. Without it two clients never share a
+   * subject's folder: the config is refused (./subjectFolders.ts).
    */
   sharesSubjectFoldersWith: z.array(z.string().regex(IDENT, 'client names are 1–32 of [a-z0-9-]')).optional(),
   /** Per-client cap on credential lifetime; defaults to the partner's. */
@@ -87,7 +91,11 @@ const partner = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  /** Allow `http://127.0.0.1` / `localhost` issuers and JWKS URIs: local development only. */
+  /**
+   * Allow plain http on loopback (127.0.0.0/8, localhost, [::1]) for JWT issuers and JWKS URIs,
+   * STS and S3 endpoints (also BROKER_STS_ENDPOINT / BROKER_S3_ENDPOINT) and CORS origins: local
+   * development only. Never http to any other host.
+   */
   allowInsecureLoopbackHttp: z.boolean().default(false),
   partners: z.record(z.string().regex(IDENT, 'partner names are 1–32 of [a-z0-9-]'), partner)
     .refine((r) => Object.keys(r).length > 0, 'at least one partner is required'),

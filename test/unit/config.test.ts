@@ -8,7 +8,7 @@ import { brokerConfig, configObject, configYaml, type Overrides } from '../suppo
 
 const SOURCE = '/x/broker.yaml';
 
-/** Asserts the class and the exact message (STYLE.md 10). */
+/** Asserts the class and the exact message: a refusal names the field and says what to change. */
 function expectConfigError(run: () => unknown, message: string): void {
   expect(run).toThrow(ConfigError);
   expect(run).toThrow(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
