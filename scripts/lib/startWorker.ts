@@ -22,7 +22,7 @@
  * LOCAL_AWS_MEMSTORE_BYTES (the script's default). See docs/local-aws.md.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/auth/apiKey.js';
@@ -40,7 +40,12 @@ let startup: Promise<void> = Promise.resolve();
 let demoDir: string | undefined;
 let aws: LocalAws | undefined;
 let awsDir: string | undefined;
+let awsStarting = false;
 let api: RunningOffline | undefined;
+
+/** The rejection of a step that this run's own stop aborted (not a failure to report). */
+const abortedByUs = (err: unknown) => abort.signal.aborted && err instanceof Error && err.cause === abort.signal.reason;
+let startupFailure: unknown; // already printed
 
 function shutdown(exitCode: number): Promise<void> {
   if (shuttingDown) {
@@ -55,7 +60,16 @@ function shutdown(exitCode: number): Promise<void> {
   abort.abort();
   shuttingDown = (async () => {
     let failed = false;
-    await startup.catch(() => { /* reported where it failed; once aborted, every step ends promptly */ });
+    // once aborted, every step of the startup ends promptly, stopping what it had itself begun
+    let interrupted = false;
+    await startup.catch((err: unknown) => {
+      if (abortedByUs(err)) interrupted = true;
+      else if (err === startupFailure) failed = true;
+      else { failed = true; console.error(`  ${(err as Error).message}`); }
+    });
+    if (interrupted && awsStarting && !aws) {
+      console.log(`  local AWS: its start was interrupted; what it had started is stopped${existsSync(awsDir!) ? '' : `, ${awsDir} removed`}`);
+    }
     if (api) {
       const pgid = api.process.pid;
       await api.stop().then(
@@ -131,6 +145,7 @@ async function start(): Promise<void> {
   say(`starting local S3 + STS (Ceph RADOS Gateway on 127.0.0.1:${awsPort}, data in ${dir})…`);
   say('  (the first run installs Ceph with apt-get: about a minute; progress follows)');
   let partial = '';
+  awsStarting = true;
   aws = await ensureLocalAws({
     dir, port: awsPort, monPort,
     ...(memstore !== undefined ? { memstoreBytes: memstore } : {}),
@@ -142,6 +157,7 @@ async function start(): Promise<void> {
       for (const line of lines) if (line.startsWith('[local-aws')) say(`  ${line}`);
     },
   });
+  awsStarting = false;
   if (abort.signal.aborted) return;
   say(aws.startedByUs
     ? `local AWS started in ${dir} (${elapsed()})`
@@ -207,7 +223,8 @@ Ctrl-C stops the API${aws.startedByUs ? ' and local AWS' : ''} and removes the d
 
 startup = start();
 startup.catch((err: unknown) => {
-  if (abort.signal.aborted) return; // a stop during startup: shutdown() reports and exits
+  if (abort.signal.aborted) return; // a stop during startup: shutdown() reports it and exits
+  startupFailure = err;
   console.error(`\nnpm start failed: ${(err as Error).message}`);
   void shutdown(1);
 });

@@ -276,6 +276,47 @@ describe('npm start, then Ctrl-C from a terminal (SIGINT to its process group, t
     if (npmDefaultStackServing) expect(await httpStatus('http://127.0.0.1:7480/')).toBe(200);
   }, 330_000);
 
+  it('while its local AWS is still starting: the start is cut short, and what it had started is stopped and removed', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'startstop-tmp-'));
+    const awsDir = mkdtempSync(join(tmpdir(), 'startstop-aws-'));
+    const cephConf = join(awsDir, 'ceph.conf');
+    const run = npmStart({
+      TMPDIR: tmp,
+      LOCAL_AWS_DIR: awsDir,
+      LOCAL_AWS_PORT: String(OWN.awsPort),
+      LOCAL_AWS_MON_PORT: String(OWN.monPort),
+      LOCAL_AWS_MEMSTORE_BYTES: String(256 * 1024 * 1024),
+      BROKER_HTTP_PORT: String(OWN.httpPort),
+      BROKER_LAMBDA_PORT: String(OWN.lambdaPort),
+    }, async () => {
+      if (existsSync(awsDir)) {
+        execFileSync('bash', [LOCAL_AWS_SCRIPT, 'stop'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOCAL_AWS_DIR: awsDir }, stdio: 'ignore', timeout: 60_000 });
+      }
+      for (const d of [tmp, awsDir]) rmSync(d, { recursive: true, force: true });
+    });
+
+    await run.waitFor(/\[local-aws +[\d.]+s\] ceph-mon up/, SERVING_TIMEOUT_MS);
+    const monPid = pidFiles(awsDir)['ceph-mon.a.pid']!;
+    expect(readProc(monPid)?.cmd).toContain(cephConf);
+    const before = ownedProcs(run.marker, cephConf);
+
+    process.kill(-run.pgid, 'SIGINT');
+    process.kill(-run.pgid, 'SIGINT');
+    const exit = await waitExit(run, EXIT_TIMEOUT_MS);
+    const final = run.output();
+
+    expectCleanExit(exit, final);
+    expect(countLines(final, 'stopping…')).toBe(1);
+    expect(final).toContain(`local AWS: its start was interrupted; what it had started is stopped, ${awsDir} removed`);
+    expect(final).not.toContain('sts-broker is serving');
+    expect(aliveAndOurs(monPid, run.marker, cephConf)).toBe(false);
+    expect(before.filter((p) => aliveAndOurs(p.pid, run.marker, cephConf)).map((p) => `${p.pid} ${p.cmd}`)).toEqual([]);
+    expect(ownedProcs(run.marker, cephConf).map((p) => `${p.pid} ${p.cmd}`)).toEqual([]);
+    expect(existsSync(awsDir)).toBe(false);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('sts-broker'))).toEqual([]);
+    expect(await httpStatus(`${stack.endpoint}/`)).toBe(200);
+  }, 240_000);
+
   it('reusing a local AWS another run started (the e2e suite\'s): stops only its own API and leaves that stack running', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'startstop-tmp-'));
     const stackDir = E2E_LOCAL_AWS.dir;

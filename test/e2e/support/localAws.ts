@@ -171,8 +171,8 @@ export async function ensureLocalAws(opts: LocalAwsOptions): Promise<LocalAws> {
   });
   if (opts.signal?.aborted) {
     // the script's trap has stopped the daemons it started; `stop` also removes opts.dir (only when
-    // the script created it: it carries the script's marker)
-    await stop().catch(() => {});
+    // the script created it: it carries the script's marker). A failing stop is the error to report.
+    await stop();
     throw aborted();
   }
   if (started.code !== 0) {
