@@ -18,7 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../scripts/lib/offline.js';
+import { repoRoot, writeLocalConfig } from '../../scripts/lib/offline.js';
+import { generateApiKey } from '../../src/auth/apiKey.js';
+import { loadConfigFile } from '../../src/config/load.js';
 import { LOCAL_AWS_SCRIPT } from './support/localAws.js';
 import { E2E_LOCAL_AWS, readStack, type StackState } from './support/stack.js';
 
@@ -247,6 +249,8 @@ describe('npm start, then Ctrl-C from a terminal (SIGINT to its process group, t
     expect(shell.stdout).toMatch(/^\S+ \S+ +22 hello\.txt$/m); // 3) aws s3 ls through credential_process
     expect(readdirSync(work)).toEqual([]); // nothing written into the working directory
     expect(readdirSync(demoDir!).sort()).toEqual(['aws-config', 'broker.demo.yaml', 'hello.txt', 'upload.json']);
+    // the commands worked without raw write credentials: they write only through a presigned URL
+    expect(readFileSync(join(demoDir!, 'broker.demo.yaml'), 'utf8')).not.toContain('rawWriteCredentials');
 
     // what it started, recorded before stopping
     const pids = pidFiles(awsDir);
@@ -413,4 +417,32 @@ describe('scripts/local-aws install on a machine without Ceph', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   }, 90_000);
+});
+
+describe('writeLocalConfig: raw write credentials only by an explicit, explained opt-in', () => {
+  it('writes rawWriteCredentials: true under its reason for the client that asks, and nothing for the others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'startstop-config-'));
+    try {
+      const file = join(dir, 'broker.yaml');
+      const [a, b] = [generateApiKey(), generateApiKey()];
+      writeLocalConfig(file, {
+        region: 'us-east-1',
+        partners: [{
+          name: 'demo', roleArn: 'arn:aws:iam::123456789012:role/partner-role', bucket: 'partner-bucket', prefix: 'demo/',
+          clients: {
+            writer: { keyId: a.id, sha256: a.sha256, prefix: 'demo/writer/', rawWriteCredentials: { why: 'the AWS CLI example copies files in\nwith vended credentials' } },
+            plain: { keyId: b.id, sha256: b.sha256, prefix: 'demo/plain/' },
+          },
+        }],
+      });
+      const text = readFileSync(file, 'utf8');
+      expect(text).toContain('        # the AWS CLI example copies files in\n        # with vended credentials\n        rawWriteCredentials: true\n');
+      expect(text.match(/rawWriteCredentials/g)).toHaveLength(1);
+      const clients = loadConfigFile(file).partners.demo!.clients;
+      expect(clients.writer!.rawWriteCredentials).toBe(true);
+      expect(clients.plain!.rawWriteCredentials).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
