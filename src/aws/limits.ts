@@ -1,5 +1,6 @@
 /**
- * AWS limits that bind the design, written down once as named rules (STYLE.md 8).
+ * AWS limits that bind the design, written down once as named rules; each says which AWS rule it
+ * encodes, so a reviewer can check it against AWS's documentation.
  * Each has boundary tests in test/unit/limits.test.ts.
  */
 

@@ -16,7 +16,7 @@ export interface Issuance {
    * time, to the audit line of the issuance that was used. The session name alone cannot: every
    * session of one subject shares it.
    */
-  accessKeyId?: string;
+  accessKeyId: string;
   expiresAt: Date;
   /** Whether a cached session signed it (presign routes). */
   cachedSession?: boolean;
@@ -45,7 +45,7 @@ export function auditIssuance(logger: Logger, issuance: Issuance): void {
     actions: scope.actions,
     ...(scope.objectKey === undefined ? {} : { key: scope.objectKey }),
     sessionName: issuance.sessionName,
-    ...(issuance.accessKeyId === undefined ? {} : { accessKeyId: issuance.accessKeyId }),
+    accessKeyId: issuance.accessKeyId,
     expiresAt: issuance.expiresAt.toISOString(),
     ...(issuance.cachedSession === undefined ? {} : { cachedSession: issuance.cachedSession }),
   });

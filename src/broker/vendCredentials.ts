@@ -59,7 +59,7 @@ export interface VendRate {
 
 /**
  * Per client, per broker instance (one Lambda container of one credentials function): 10 at once,
- * then 2 a second. Every vend is one AssumeRole, and STS's AssumeRole budget is shared by the
+ * then 2 a second, unless the client's config sets `vendRate`. Every vend is one AssumeRole, and STS's AssumeRole budget is shared by the
  * whole account and Region, so one client must not be able to spend it for every other partner.
  */
 export const DEFAULT_VEND_RATE: VendRate = { burst: 10, perSecond: 2 };
@@ -78,14 +78,18 @@ export class VendRateLimiter {
     if (!(Number.isFinite(rate.perSecond) && rate.perSecond > 0)) throw new TypeError('vend rate perSecond must be a number > 0');
   }
 
-  /** Takes one token for this client, or throws RateLimitedError with the whole seconds until one is back. */
-  take(partnerId: string, clientId: string): void {
+  /**
+   * Takes one token for this client, or throws RateLimitedError with the whole seconds until one is
+   * back. `clientRate` (the client's configured `vendRate`) replaces the limiter's default rate.
+   */
+  take(partnerId: string, clientId: string, clientRate?: VendRate): void {
+    const rate = clientRate ?? this.rate;
     const key = `${partnerId}\u0000${clientId}`;
     const now = this.clock();
-    const bucket = this.buckets.get(key) ?? { tokens: this.rate.burst, at: now };
+    const bucket = this.buckets.get(key) ?? { tokens: rate.burst, at: now };
     // A clock that steps back refills nothing (and never drains the bucket).
     const elapsedSeconds = Math.max(0, now - bucket.at) / 1000;
-    bucket.tokens = Math.min(this.rate.burst, bucket.tokens + elapsedSeconds * this.rate.perSecond);
+    bucket.tokens = Math.min(rate.burst, bucket.tokens + elapsedSeconds * rate.perSecond);
     bucket.at = Math.max(bucket.at, now);
     this.buckets.set(key, bucket);
     // The epsilon absorbs floating-point drift from refilling in small steps (0.9 + 0.1 < 1).
@@ -93,10 +97,10 @@ export class VendRateLimiter {
       bucket.tokens = Math.max(0, bucket.tokens - 1);
       return;
     }
-    const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate.perSecond));
+    const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / rate.perSecond));
     throw new RateLimitedError(
-      `too many credential requests for client ${partnerId}/${clientId}: at most ${this.rate.burst} at once, then `
-      + `${this.rate.perSecond} per second; retry after ${retryAfterSeconds} s`,
+      `too many credential requests for client ${partnerId}/${clientId}: at most ${rate.burst} at once, then `
+      + `${rate.perSecond} per second; retry after ${retryAfterSeconds} s`,
       { retryAfterSeconds },
     );
   }
@@ -133,7 +137,7 @@ export async function vendCredentials(deps: BrokerDeps, caller: Caller, request:
   const actions = vendableActions(grant, request.actions);
   const { scope, durationSeconds } = scopeForCredentials(grant, { ...request, actions });
   const assume = assumeRoleRequest(deps, caller, grant, scope, durationSeconds);
-  vendRateLimiter(deps).take(caller.partnerId, caller.clientId);
+  vendRateLimiter(deps).take(caller.partnerId, caller.clientId, grant.client.vendRate);
   const credentials = await deps.issuer.assumeRole(assume);
   auditIssuance(deps.logger, {
     requestId,

@@ -66,6 +66,14 @@ const client = z.strictObject({
    */
   rawWriteCredentials: z.boolean().optional(),
   /**
+   * Raw-credential vends allowed per broker container (every vend is one AssumeRole, from an
+   * account-wide STS budget): `burst` at once, refilled at `perSecond`. Default 10 and 2.
+   */
+  vendRate: z.strictObject({
+    burst: z.number().int().min(1).max(1000),
+    perSecond: z.number().positive().max(1000),
+  }).optional(),
+  /**
    * Other clients of this partner (same JWT issuer, subject claim and prefix template) whose
    * `${sub}` folders are deliberately the same as this client's (say a web and a mobile audience of
    * one user base). Both clients must name each other. Without it two clients never share a

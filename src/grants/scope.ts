@@ -1,6 +1,6 @@
 /**
  * Request → Scope: the only input the session policy is built from. Everything here narrows the
- * grant or refuses; nothing widens it, and nothing is silently adjusted (DESIGN.md invariant 1).
+ * grant or refuses; nothing widens it, and nothing is silently adjusted (docs/security.md, "Authorization: the grant").
  */
 import { MIN_SESSION_SECONDS } from '../aws/limits.js';
 import { GrantViolationError, InvalidDurationError, InvalidRequestError } from '../errors.js';

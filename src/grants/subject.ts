@@ -1,5 +1,5 @@
 /**
- * `${sub}` → exactly one safe path segment (DESIGN.md "Config"). The segment feeds the grant
+ * `${sub}` → exactly one safe path segment (docs/security.md, "Authorization: the grant"). The segment feeds the grant
  * prefix, RoleSessionName, SourceIdentity and the `subject` session tag.
  *
  * Decision: subjects are NOT Unicode-normalised. OIDC compares `sub` as an exact string, and

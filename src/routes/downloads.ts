@@ -31,12 +31,12 @@ export const downloadsRoute: AuthenticatedRoute<z.infer<typeof downloadInput>> =
     const grant = resolveGrant(deps.store, caller);
     const scope = scopeForObject(grant, { action: 'read', relativeKey: input.key });
     const key = scope.objectKey!;
-    const { base, expiresAt, sessionName } = await presignSigning(deps, caller, grant, { action: 'read', key, expiresIn: input.expiresIn });
+    const { base, expiresAt, sessionName, accessKeyId } = await presignSigning(deps, caller, grant, { action: 'read', key, expiresIn: input.expiresIn });
     const { url } = await deps.presigner.presignGet({
       ...base,
       contentDisposition: attachmentDisposition(input.filename ?? key.split('/').pop() ?? 'download'),
     });
-    auditIssuance(deps.logger, { requestId, caller, action: 'download', scope, sessionName, expiresAt, cachedSession: true });
+    auditIssuance(deps.logger, { requestId, caller, action: 'download', scope, sessionName, accessKeyId, expiresAt, cachedSession: true });
     return { url, key, expiresAt: expiresAt.toISOString() };
   },
 };

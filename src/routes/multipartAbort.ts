@@ -26,10 +26,10 @@ export const multipartAbortRoute: AuthenticatedRoute<z.infer<typeof multipartAbo
   },
   async handle(input, { deps, caller, requestId }) {
     const { grant, scope, key } = multipartScope(deps, caller, input.key);
-    const { call, sessionName, expiresAt } = await multipartCall(deps, caller, grant, key);
+    const { call, sessionName, accessKeyId, expiresAt } = await multipartCall(deps, caller, grant, key);
     await deps.multipart.abort({ ...call, uploadId: input.uploadId });
     auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:abort', scope, sessionName, expiresAt, cachedSession: true, details: { uploadId: input.uploadId },
+      requestId, caller, action: 'multipart:abort', scope, sessionName, accessKeyId, expiresAt, cachedSession: true, details: { uploadId: input.uploadId },
     });
     return { aborted: true as const };
   },

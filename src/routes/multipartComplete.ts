@@ -47,7 +47,7 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
     const { grant, scope, key } = multipartScope(deps, caller, input.key);
     const plan = planForGrant(grant, input);
     checkCompletionList(plan, input.parts);
-    const { call, sessionName, expiresAt } = await multipartCall(deps, caller, grant, key);
+    const { call, sessionName, accessKeyId, expiresAt } = await multipartCall(deps, caller, grant, key);
     const uploaded = await deps.multipart.listParts({ ...call, uploadId: input.uploadId });
     checkUploadedParts(plan, input.parts, uploaded);
     // S3's own ETags, now known equal to the client's: if a part were replaced after ListParts, its
@@ -56,7 +56,7 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
       ...call, uploadId: input.uploadId, parts: uploaded.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
     });
     auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:complete', scope, sessionName, expiresAt, cachedSession: true,
+      requestId, caller, action: 'multipart:complete', scope, sessionName, accessKeyId, expiresAt, cachedSession: true,
       details: { uploadId: input.uploadId, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
     });
     return { key, etag };

@@ -39,10 +39,10 @@ export const multipartCreateRoute: AuthenticatedRoute<z.infer<typeof multipartCr
     const { grant, scope, key } = multipartScope(deps, caller, input.key);
     const type = assertContentTypeAllowed(grant, input.contentType);
     const plan = planForGrant(grant, input);
-    const { call, sessionName, expiresAt } = await multipartCall(deps, caller, grant, key);
+    const { call, sessionName, accessKeyId, expiresAt } = await multipartCall(deps, caller, grant, key);
     const { uploadId } = await deps.multipart.create({ ...call, contentType: type });
     auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:create', scope, sessionName, expiresAt, cachedSession: true,
+      requestId, caller, action: 'multipart:create', scope, sessionName, accessKeyId, expiresAt, cachedSession: true,
       details: { uploadId, contentType: type, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
     });
     return { uploadId, key, partSize: plan.partSize, partCount: plan.partCount };

@@ -43,13 +43,13 @@ export const multipartPartsRoute: AuthenticatedRoute<z.infer<typeof multipartPar
     const { grant, scope, key } = multipartScope(deps, caller, input.key);
     const plan = planForGrant(grant, input);
     checkPartNumbers(plan, input.partNumbers);
-    const { base, expiresAt, sessionName } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
+    const { base, expiresAt, sessionName, accessKeyId } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
     const parts = await Promise.all(input.partNumbers.map(async (n) => {
       const signed = await deps.presigner.presignUploadPart({ ...base, uploadId: input.uploadId, partNumber: n, contentLength: partLength(plan, n) });
       return { partNumber: n, url: signed.url, headers: signed.headers, expiresAt: expiresAt.toISOString() };
     }));
     auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:parts', scope, sessionName, expiresAt, cachedSession: true,
+      requestId, caller, action: 'multipart:parts', scope, sessionName, accessKeyId, expiresAt, cachedSession: true,
       details: { uploadId: input.uploadId, partNumbers: input.partNumbers, contentLength: plan.contentLength, partSize: plan.partSize },
     });
     return { parts };

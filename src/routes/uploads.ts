@@ -43,8 +43,8 @@ export const uploadsRoute: AuthenticatedRoute<z.infer<typeof uploadInput>> = {
     const type = assertContentTypeAllowed(grant, input.contentType);
     if (input.method === 'PUT') assertUploadSize(grant, input.contentLength);
 
-    const { base, expiresAt, sessionName } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
-    auditIssuance(deps.logger, { requestId, caller, action: `upload:${input.method}`, scope, sessionName, expiresAt, cachedSession: true });
+    const { base, expiresAt, sessionName, accessKeyId } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
+    auditIssuance(deps.logger, { requestId, caller, action: `upload:${input.method}`, scope, sessionName, accessKeyId, expiresAt, cachedSession: true });
 
     if (input.method === 'PUT') {
       const signed = await deps.presigner.presignPut({ ...base, contentType: type, contentLength: input.contentLength });

@@ -1,11 +1,11 @@
 /**
  * Presigned POST (browser form uploads).
  *
- * RGW 16.2 has a server defect (scripts/local-aws-notes.md, LOCAL-AWS.md quirk 1): a POST form
+ * RGW 16.2 has a server defect (docs/local-aws.md, quirk 1): a POST form
  * signed with session-policy credentials (which is what the broker always signs with) answers 204
  * but stores nothing, and skips content-length-range. So this file proves POST in two parts:
  *
- *  1. Through the broker: the form's policy pins what DESIGN.md says, and every deviation from it
+ *  1. Through the broker: the form's policy pins the key, the content type and the size range, and every deviation from it
  *     is refused by the server with 403. The unmodified form's outcome is characterised as the
  *     known defect (204, nothing stored), never asserted as a success on the 204 alone.
  *  2. Storage and size enforcement: a test-only role whose OWN policy is as narrow as the broker's
@@ -81,7 +81,7 @@ describe('POST form through the broker (session-policy credentials)', () => {
     ]));
     // no starts-with or other loosening condition on the key, the type or anything else
     expect(conditions.filter((c) => Array.isArray(c) && c[0] === 'starts-with')).toEqual([]);
-    // the policy dies exactly when the response says (DESIGN.md: every expiresAt matches the signature)
+    // the policy dies exactly when the response says (every expiresAt the broker returns matches the signature)
     expect(expiration).toBe(form.expiresAt.replace(/\.\d{3}Z$/, 'Z'));
   });
 

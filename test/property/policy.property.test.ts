@@ -35,9 +35,11 @@ const PURE_RUNS = 2000;
 const HANDLER_RUNS = 250;
 const SUBJECT_PAIR_RUNS = 1000;
 
-/** The fixture (acme: API-key `backend` on acme/, JWT `app` on acme/users/${sub}/; globex) plus an aws-cn partner. */
+/** The fixture (acme: API-key `backend` on acme/ with raw write credentials, JWT `app` on acme/users/${sub}/; globex) plus an aws-cn partner. */
 const CONFIG = brokerConfig({
   partners: {
+    // acme's back end opts in to raw write credentials, the other clients do not: both rules are exercised
+    acme: { clients: { backend: { rawWriteCredentials: true } } },
     cnco: {
       roleArn: 'arn:aws-cn:iam::333333333333:role/Role-C',
       bucket: 'cn-bucket',
@@ -157,6 +159,7 @@ const RULES: ReadonlyArray<[RegExp, (nfc: string, raw: string, what: 'key' | 'pr
   [/^prefix must end with "\/"$/, (n) => !n.endsWith('/')],
   [/^(key|prefix) must not start with "\/"$/, (n) => n.startsWith('/')],
   [/^(key|prefix) must not contain control characters \(C0, DEL or C1\)$/, (n) => CONTROL.test(n)],
+  [/^(key|prefix) must not contain invisible format characters \(U\+2028\/U\+2029 line and paragraph separators, bidi controls, zero-width characters: Unicode category Cf\)$/, (n) => /[\p{Cf}\u2028\u2029]/u.test(n)],
   [/^(key|prefix) must not contain an empty segment/, (n, _r, what) => (what === 'prefix' ? n.slice(0, -1) : n).split('/').includes('')],
   [/^(key|prefix) must not contain "\." or "\.\." segments$/, (n, _r, what) => (what === 'prefix' ? n.slice(0, -1) : n).split('/').some((s) => s === '.' || s === '..')],
   [/^(key|prefix) must not contain "\*", "\?" or "\$" \(IAM wildcards and variables: the Polaris CVE-2026-42810 class\)$/, (n) => /[*?$]/.test(n)],
@@ -308,7 +311,10 @@ async function checkPure(client: ClientRef, sub: string, otherSub: string, req: 
 
 /** The status and code fit the input, and an invalid_key names a rule the input breaks. */
 function expectHonestRefusal(code: string, status: number, message: string, req: PolicyRequest, grant: Grant): void {
-  const requested = req.kind === 'credentials' ? req.actions ?? grant.client.actions : [req.action];
+  // Raw credentials never carry `write` unless the client opted in (IAM cannot bind size or type).
+  const rawWrite = grant.client.rawWriteCredentials === true;
+  const vendable = rawWrite ? grant.client.actions : grant.client.actions.filter((a) => a !== 'write');
+  const requested = req.kind === 'credentials' ? req.actions ?? vendable : [req.action];
   switch (code) {
     case 'invalid_key':
       expect(status).toBe(400);
@@ -326,7 +332,12 @@ function expectHonestRefusal(code: string, status: number, message: string, req:
       return;
     case 'outside_grant':
       expect(status).toBe(403);
-      expect(requested.some((a) => !grant.client.actions.includes(a))).toBe(true);
+      if (req.kind === 'credentials') {
+        // outside the grant, write without the opt-in, or nothing left once write is withheld
+        expect(requested.some((a) => !vendable.includes(a)) || requested.length === 0).toBe(true);
+      } else {
+        expect(requested.some((a) => !grant.client.actions.includes(a))).toBe(true);
+      }
       return;
     default:
       throw new Error(`unexpected refusal ${status} ${code}: ${message}`);
@@ -531,8 +542,13 @@ describe('session policy for any request (property, through the HTTP handler)', 
           tally.refused[body.error.code] = (tally.refused[body.error.code] ?? 0) + 1;
           const input = req.route === 'credentials' ? req.prefix ?? '' : req.key;
           if (body.error.code === 'invalid_request') {
-            // the schema's own bounds (1..1024 UTF-16 units) come before the key rules
             expect(res.statusCode).toBe(400);
+            if (/\p{Cs}/u.test(input)) {
+              // a lone surrogate is refused in any field before the schema looks at it
+              expect(body.error.message).toMatch(/^body\.(key|prefix): must be well-formed Unicode/);
+              return;
+            }
+            // the schema's own bounds (1..1024 UTF-16 units) come before the key rules
             expect(body.error.message).toMatch(input === '' ? /^body\.(key|prefix): Too small/ : /^body\.(key|prefix): Too big/);
             expect(input === '' || input.length > 1024).toBe(true);
             return;
@@ -550,6 +566,7 @@ describe('session policy for any request (property, through the HTTP handler)', 
         const other = client.method === 'jwt' ? otherSubjectPrefix(client, sub, otherSub) : undefined;
         if (req.route === 'credentials') {
           expect(body.prefix).toBe(grant.prefix + (req.prefix?.normalize('NFC') ?? ''));
+          if (grant.client.rawWriteCredentials !== true) expect(body.actions).not.toContain('write');
           const expected: Expected = { partition: grant.partition, bucket: grant.partner.bucket, prefix: body.prefix, actions: body.actions };
           await expectPolicyExact(policy, expected, `${body.prefix}probe/object.bin`, seed, other);
           return;

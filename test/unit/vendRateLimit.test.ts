@@ -145,6 +145,25 @@ describe('vends through the handlers', () => {
     expect((await invokeRoute(credentialsRoute, deps, post(ACME_KEY))).res.statusCode).toBe(429);
   });
 
+  it("a client's configured vendRate replaces the default: burst 2 at 0.5/s means the third vend waits 2 s", async () => {
+    const t = clock();
+    const config = brokerConfig({ partners: { acme: { clients: { backend: { vendRate: { burst: 2, perSecond: 0.5 } } } } } });
+    const { deps, issuer } = testDeps(config, { now: t.now });
+    expect((await invokeRoute(credentialsRoute, deps, post(ACME_KEY))).res.statusCode).toBe(200);
+    expect((await invokeRoute(credentialsRoute, deps, post(ACME_KEY))).res.statusCode).toBe(200);
+    const limited = await invokeRoute(credentialsRoute, deps, post(ACME_KEY));
+    expect(limited.res.statusCode).toBe(429);
+    expect(limited.res.headers['retry-after']).toBe('2');
+    expect(limited.body.error.message).toContain('at most 2 at once, then 0.5 per second');
+    expect(issuer.requests).toHaveLength(2);
+    // globex has no vendRate: the default burst still applies to it
+    for (let i = 0; i < DEFAULT_VEND_RATE.burst; i += 1) {
+      expect((await invokeRoute(credentialsRoute, deps, post(GLOBEX_KEY))).res.statusCode).toBe(200);
+    }
+    t.advance(2_000);
+    expect((await invokeRoute(credentialsRoute, deps, post(ACME_KEY))).res.statusCode).toBe(200);
+  });
+
   it('credential_process and container vends draw on the same client bucket', async () => {
     const t = clock();
     const { deps } = testDeps(brokerConfig(), { now: t.now });
