@@ -153,7 +153,7 @@ export async function lintImports(root: string): Promise<{ violations: Violation
       ruleSet: { forbidden: RULES },
       tsPreCompilationDeps: true,
       doNotFollow: { path: 'node_modules' },
-      exclude: { path: '(^|/)node_modules/|\\.d\\.ts$' },
+      exclude: { path: '\\.d\\.ts$' },
       tsConfig: ts.sys.fileExists(join(root, 'tsconfig.json')) ? { fileName: 'tsconfig.json' } : undefined,
     });
     const output = result.output as ICruiseResult;
