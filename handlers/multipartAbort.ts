@@ -1,7 +1,7 @@
-import { MULTIPART_STORE_DEFAULTS, S3MultipartStore } from '../src/aws/s3Multipart.js';
+import { MULTIPART_STORE_DEFAULTS, S3MultipartStore } from '../src/adapters/aws/s3Multipart.js';
 import { lambdaHandler } from '../src/http/lambdaHandler.js';
 import { multipartAbortRoute } from '../src/routes/multipartAbort.js';
-import { coldStart, noPresigner } from '../src/wiring.js';
+import { coldStart, noPresigner } from '../src/wiring/withAws.js';
 
 const deps = coldStart({ presigner: noPresigner, multipart: new S3MultipartStore(MULTIPART_STORE_DEFAULTS) });
 export const handler = lambdaHandler(multipartAbortRoute, () => deps);

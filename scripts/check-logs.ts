@@ -5,7 +5,7 @@
  *
  * usage: tsx scripts/check-logs.ts [<capture dir>]   (default: $LOG_CAPTURE_DIR)
  */
-import { LOG_CAPTURE_ENV, readCapture, scanForSecrets } from '../test/support/logScan.js';
+import { LOG_CAPTURE_ENV, readCapture, scanForSecrets } from './lib/logScan.js';
 
 const dir = process.argv[2] ?? process.env[LOG_CAPTURE_ENV];
 if (!dir) {

@@ -15,7 +15,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } fro
 import { join, relative, resolve } from 'node:path';
 import { loadConfigFile } from '../src/config/load.js';
 import { ROLE_ARN } from '../src/config/schema.js';
-import { CORS_RULE_ID, LIFECYCLE_RULE_ID_PREFIX, partnerSetup, rolePrefixes, type PartnerSetup } from '../src/policy/partnerSetup.js';
+import { CORS_RULE_ID, LIFECYCLE_RULE_ID_PREFIX, partnerSetup, rolePrefixes, type PartnerSetup } from '../src/rules/partnerSetup.js';
 import { runCli, UsageError, type CliSpec } from './lib/cli.js';
 
 const PLACEHOLDER_ROLE_ARN = 'arn:aws:iam::<BROKER_ACCOUNT_ID>:role/sts-broker-<stage>-<region>-lambdaRole';

@@ -26,7 +26,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/auth/apiKey.js';
-import { ensureLocalAws, type LocalAws } from '../../test/e2e/support/localAws.js';
+import { ensureLocalAws, type LocalAws } from './localAws.js';
 import { repoRoot, startOffline, writeLocalConfig, type RunningOffline } from './offline.js';
 
 const t0 = Date.now();

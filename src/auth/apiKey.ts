@@ -4,8 +4,8 @@
  * config grants nothing (see docs/security.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { UnauthenticatedError } from '../errors.js';
-import type { GrantStore } from '../ports.js';
+import { UnauthenticatedError } from '../domain/errors.js';
+import type { GrantStore } from '../ports/ports.js';
 
 export const API_KEY_PREFIX = 'sbk_';
 /** Lookup ids: the same rule as the config schema's `apiKeys[].id`. */

@@ -4,9 +4,9 @@
  * also takes a bare `Authorization: sbk_…`, because the AWS SDKs send
  * AWS_CONTAINER_AUTHORIZATION_TOKEN verbatim, without a scheme.
  */
-import { UnauthenticatedError } from '../errors.js';
-import { encodeSubject } from '../grants/subject.js';
-import type { Caller, GrantStore } from '../ports.js';
+import { UnauthenticatedError } from '../domain/errors.js';
+import { encodeSubject } from '../rules/subject.js';
+import type { Caller, GrantStore } from '../ports/ports.js';
 import { looksLikeApiKey, verifyApiKey } from './apiKey.js';
 import type { JwtVerifier } from './jwt.js';
 

@@ -20,12 +20,12 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import type { ClientConfig, JwtClientConfig } from '../config/schema.js';
-import { BrokerError, UnauthenticatedError } from '../errors.js';
-import type { GrantStore } from '../ports.js';
-import { boundedFetch, checkedUrl, guardKeyResolver } from './jwks.js';
-import { OidcDiscovery } from './oidcDiscovery.js';
+import { BrokerError, UnauthenticatedError } from '../domain/errors.js';
+import type { GrantStore } from '../ports/ports.js';
+import { boundedFetch, checkedUrl, guardKeyResolver } from '../adapters/jwks.js';
+import { OidcDiscovery } from '../adapters/oidcDiscovery.js';
 
-export { boundedFetch } from './jwks.js';
+export { boundedFetch } from '../adapters/jwks.js';
 
 /** Far above any real ID/access token (typically 1–2 KiB); stops decoding and hashing huge input. */
 export const MAX_TOKEN_BYTES = 8 * 1024;

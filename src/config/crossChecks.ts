@@ -3,16 +3,16 @@
  * zod schema has accepted the shape. Each finding names a dotted path so the broker can refuse
  * to start with the bad field named (docs/security.md lists the rules).
  */
-import { MAX_OBJECT_KEY_BYTES } from '../aws/limits.js';
-import { partitionOf } from '../aws/partition.js';
-import { buildSessionPolicy } from '../policy/sessionPolicy.js';
-import { pathRuleViolation, utf8Bytes } from '../keys/objectKey.js';
-import { endpointProblem, isLoopbackHost } from '../net/loopback.js';
-import type { ConfigFindings, ConfigIssue } from './issues.js';
+import { MAX_OBJECT_KEY_BYTES } from '../rules/limits.js';
+import { partitionOf } from '../rules/partition.js';
+import { buildSessionPolicy } from '../rules/sessionPolicy.js';
+import { pathRuleViolation, utf8Bytes } from '../rules/objectKey.js';
+import { endpointProblem, isLoopbackHost } from '../rules/loopback.js';
+import type { ConfigFindings, ConfigIssue } from '../rules/issues.js';
 import type { BrokerConfig, ClientConfig, JwtClientConfig, PartnerConfig } from './schema.js';
-import { subjectFolderFindings } from './subjectFolders.js';
+import { subjectFolderFindings } from '../rules/subjectFolders.js';
 
-export type { ConfigFindings, ConfigIssue } from './issues.js';
+export type { ConfigFindings, ConfigIssue } from '../rules/issues.js';
 
 const SUB = '${sub}';
 /** The longest segment `${sub}` can become (see grants/subject.ts). */

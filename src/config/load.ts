@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../domain/errors.js';
 import { crossCheckFindings } from './crossChecks.js';
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../rules/issues.js';
 import { configSchema, type BrokerConfig } from './schema.js';
 
-export type { ConfigIssue } from './issues.js';
+export type { ConfigIssue } from '../rules/issues.js';
 
 /** The outcome of checking config text: `config` is set exactly when `issues` is empty. */
 export interface ConfigCheck {

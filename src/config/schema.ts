@@ -6,8 +6,8 @@
  * ./subjectFolders.ts).
  */
 import * as z from 'zod';
-import { ACTIONS } from '../grants/actions.js';
-import { MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS } from '../aws/limits.js';
+import { ACTIONS } from '../domain/actions.js';
+import { MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS } from '../rules/limits.js';
 
 /** IAM role ARN; the account may be empty for the local gateway (`arn:aws:iam:::role/x`). */
 export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12})?:role\/[\w+=,.@/-]{1,512}$/;

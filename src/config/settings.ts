@@ -4,8 +4,8 @@
  * never read process.env themselves.
  */
 import * as z from 'zod';
-import { ConfigError } from '../errors.js';
-import { endpointProblem } from '../net/loopback.js';
+import { ConfigError } from '../domain/errors.js';
+import { endpointProblem } from '../rules/loopback.js';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 /**

@@ -1,5 +1,5 @@
-import type { BrokerDeps } from '../broker/deps.js';
-import type { Caller } from '../ports.js';
+import type { BrokerDeps } from '../usecases/deps.js';
+import type { Caller } from '../ports/ports.js';
 
 /**
  * CORS is per client (see docs/security.md): once the caller is known, only its client's origins are echoed.

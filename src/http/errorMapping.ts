@@ -1,7 +1,7 @@
 import { ZodError } from 'zod';
 import {
   BrokerError, InternalError, InvalidRequestError, TooLargeError, UnsupportedMediaTypeError,
-} from '../errors.js';
+} from '../domain/errors.js';
 
 /** Turns anything thrown during a request into a BrokerError; unknown errors become a generic 500. */
 export function toBrokerError(err: unknown): BrokerError {

@@ -7,7 +7,7 @@
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js';
+import { InvalidRequestError, UnsupportedMediaTypeError } from '../domain/errors.js';
 import type { HttpResponse } from './responses.js';
 
 /** `application/json`, or a `+json` structured syntax suffix, with optional parameters. */

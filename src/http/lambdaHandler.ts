@@ -11,13 +11,13 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { authenticate } from '../auth/authenticate.js';
-import type { BrokerDeps } from '../broker/deps.js';
-import { InvalidRequestError, TooLargeError, type BrokerError } from '../errors.js';
-import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Caller, type Deadline } from '../ports.js';
+import type { BrokerDeps } from '../usecases/deps.js';
+import { InvalidRequestError, TooLargeError, type BrokerError } from '../domain/errors.js';
+import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Caller, type Deadline } from '../ports/ports.js';
 import { corsHeaders } from './cors.js';
 import { describeZodError, toBrokerError } from './errorMapping.js';
 import { jsonBody } from './jsonBody.js';
-import { requestIdOf } from './logger.js';
+import { requestIdOf } from '../observability/logger.js';
 import { errorResponse, jsonResponse, type HttpResponse } from './responses.js';
 import type { Route } from './route.js';
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { BrokerDeps } from '../broker/deps.js';
+import type { BrokerDeps } from '../usecases/deps.js';
 import { corsHeaders, PREFLIGHT_HEADERS } from './cors.js';
-import { requestIdOf } from './logger.js';
+import { requestIdOf } from '../observability/logger.js';
 import type { HttpResponse } from './responses.js';
 
 /**

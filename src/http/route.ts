@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { BrokerDeps } from '../broker/deps.js';
-import type { Caller } from '../ports.js';
+import type { BrokerDeps } from '../usecases/deps.js';
+import type { Caller } from '../ports/ports.js';
 
 interface RouteBase<Input> {
   /** OpenAPI operationId. */

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { vendCredentials } from '../broker/vendCredentials.js';
+import { vendCredentials } from '../usecases/vendCredentials.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { action, isoDate } from './schemas.js';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { vendCredentials } from '../broker/vendCredentials.js';
+import { vendCredentials } from '../usecases/vendCredentials.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { VEND_ERRORS } from './credentials.js';
 import { isoDate } from './schemas.js';

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { auditIssuance } from '../broker/audit.js';
-import { attachmentDisposition } from '../broker/contentDisposition.js';
-import { presignSigning } from '../broker/presignSession.js';
-import { resolveGrant } from '../grants/resolveGrant.js';
-import { scopeForObject } from '../grants/scope.js';
+import { auditIssuance } from '../usecases/audit.js';
+import { attachmentDisposition } from '../rules/contentDisposition.js';
+import { presignSigning } from '../usecases/session.js';
+import { resolveGrant } from '../usecases/resolveGrant.js';
+import { scopeForObject } from '../rules/scope.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { expiresIn, isoDate, relativeKey } from './schemas.js';
 

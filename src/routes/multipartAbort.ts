@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { auditIssuance } from '../broker/audit.js';
-import { multipartCall, multipartScope } from '../broker/multipartSession.js';
+import { auditIssuance } from '../usecases/audit.js';
+import { multipartCall, multipartScope } from '../usecases/multipartSession.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
 

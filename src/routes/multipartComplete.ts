@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { MAX_MULTIPART_PARTS } from '../aws/limits.js';
-import { auditIssuance } from '../broker/audit.js';
-import { checkCompletionList, checkUploadedParts, planForGrant } from '../broker/multipartPlan.js';
-import { multipartCall, multipartScope } from '../broker/multipartSession.js';
+import { MAX_MULTIPART_PARTS } from '../rules/limits.js';
+import { auditIssuance } from '../usecases/audit.js';
+import { checkCompletionList, checkUploadedParts, planForGrant } from '../rules/multipartPlan.js';
+import { multipartCall, multipartScope } from '../usecases/multipartSession.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { multipartContentLength, partNumber, partSize, relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
 

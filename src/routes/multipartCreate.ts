@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { auditIssuance } from '../broker/audit.js';
-import { planForGrant } from '../broker/multipartPlan.js';
-import { multipartCall, multipartScope } from '../broker/multipartSession.js';
-import { assertContentTypeAllowed } from '../broker/uploadRules.js';
+import { auditIssuance } from '../usecases/audit.js';
+import { planForGrant } from '../rules/multipartPlan.js';
+import { multipartCall, multipartScope } from '../usecases/multipartSession.js';
+import { assertContentTypeAllowed } from '../rules/uploadRules.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { contentType, multipartContentLength, partSize, relativeKey, S3_CALL_ERRORS } from './schemas.js';
 

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { auditIssuance } from '../broker/audit.js';
-import { checkPartNumbers, MAX_PART_URLS_PER_CALL, partLength, planForGrant } from '../broker/multipartPlan.js';
-import { multipartScope } from '../broker/multipartSession.js';
-import { presignSigning } from '../broker/presignSession.js';
+import { auditIssuance } from '../usecases/audit.js';
+import { checkPartNumbers, MAX_PART_URLS_PER_CALL, partLength, planForGrant } from '../rules/multipartPlan.js';
+import { multipartScope } from '../usecases/multipartSession.js';
+import { presignSigning } from '../usecases/session.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { expiresIn, isoDate, multipartContentLength, partNumber, partSize, relativeKey, uploadId } from './schemas.js';
 

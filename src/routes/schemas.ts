@@ -1,7 +1,7 @@
 /** Request and response pieces shared by several routes. */
 import * as z from 'zod';
-import { ACTIONS } from '../grants/actions.js';
-import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PART_BYTES, MIN_PRESIGN_SECONDS } from '../aws/limits.js';
+import { ACTIONS } from '../domain/actions.js';
+import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PART_BYTES, MIN_PRESIGN_SECONDS } from '../rules/limits.js';
 
 /** A key relative to the grant's prefix; the full rules live in keys/objectKey.ts. */
 export const relativeKey = z.string().min(1).max(1024).describe('object key relative to the grant prefix');

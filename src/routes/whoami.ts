@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { resolveGrant } from '../grants/resolveGrant.js';
+import { resolveGrant } from '../usecases/resolveGrant.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { action } from './schemas.js';
 

@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Presigner } from '../../src/aws/s3.js';
-import type { TemporaryCredentials } from '../../src/ports.js';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
+import type { TemporaryCredentials } from '../../src/ports/ports.js';
 import { api, curl, get, ownerSees, randomBinary, s3For, unique, xmlCode } from './support/helpers.js';
 import { readStack, type StackState } from './support/stack.js';
 

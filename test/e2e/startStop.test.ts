@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { repoRoot, writeLocalConfig } from '../../scripts/lib/offline.js';
 import { generateApiKey } from '../../src/auth/apiKey.js';
 import { loadConfigFile } from '../../src/config/load.js';
-import { LOCAL_AWS_SCRIPT } from './support/localAws.js';
+import { LOCAL_AWS_SCRIPT } from '../../scripts/lib/localAws.js';
 import { E2E_LOCAL_AWS, readStack, type StackState } from './support/stack.js';
 
 const MARKER_VAR = 'STS_BROKER_STARTSTOP_RUN';

@@ -6,8 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { generateApiKey, verifyApiKey } from '../../src/auth/apiKey.js';
-import { UnauthenticatedError } from '../../src/errors.js';
-import { fakeStore } from '../unit/support/authFakes.js';
+import { UnauthenticatedError } from '../../src/domain/errors.js';
+import { fakeStore } from '../support/authFakes.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const RUNS = { numRuns: 1000 };

@@ -8,7 +8,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'content-disposition';
 import fc from 'fast-check';
-import { attachmentDisposition, sanitiseFilename } from '../../src/broker/contentDisposition.js';
+import { attachmentDisposition, sanitiseFilename } from '../../src/rules/contentDisposition.js';
 
 const RUNS = 3000;
 const SAFE_FALLBACK = /^[A-Za-z0-9 ._+,()@~[\]-]+$/;

@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MIN_PART_BYTES } from '../../src/aws/limits.js';
+import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MIN_PART_BYTES } from '../../src/rules/limits.js';
 import {
   checkUploadedParts, declarationViolations, defaultPartSize, MAX_MULTIPART_OBJECT_BYTES, partLength, planMultipart, type MultipartPlan,
-} from '../../src/broker/multipartPlan.js';
-import { InvalidRequestError, UploadMismatchError } from '../../src/errors.js';
+} from '../../src/rules/multipartPlan.js';
+import { InvalidRequestError, UploadMismatchError } from '../../src/domain/errors.js';
 
 const RUNS = 5000;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { InvalidKeyError } from '../../src/errors.js';
-import { joinKey, validateRelativeKey } from '../../src/keys/objectKey.js';
+import { InvalidKeyError } from '../../src/domain/errors.js';
+import { joinKey, validateRelativeKey } from '../../src/rules/objectKey.js';
 
 const NUM_RUNS = 2000;
 

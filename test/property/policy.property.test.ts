@@ -12,16 +12,16 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_SESSION_POLICY_CHARS } from '../../src/aws/limits.js';
-import { BrokerError } from '../../src/errors.js';
-import { ACTIONS, type Action } from '../../src/grants/actions.js';
-import { ConfigGrantStore } from '../../src/grants/grantStore.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import { scopeForCredentials, scopeForObject } from '../../src/grants/scope.js';
-import { encodeSubject } from '../../src/grants/subject.js';
+import { MAX_SESSION_POLICY_CHARS } from '../../src/rules/limits.js';
+import { BrokerError } from '../../src/domain/errors.js';
+import { ACTIONS, type Action } from '../../src/domain/actions.js';
+import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import { scopeForCredentials, scopeForObject } from '../../src/rules/scope.js';
+import { encodeSubject } from '../../src/rules/subject.js';
 import type { Route } from '../../src/http/route.js';
-import { buildSessionPolicy } from '../../src/policy/sessionPolicy.js';
-import type { Caller, Grant, Scope } from '../../src/ports.js';
+import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
+import type { Caller, Grant, Scope } from '../../src/ports/ports.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { downloadsRoute } from '../../src/routes/downloads.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';

@@ -15,11 +15,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import type { BrokerConfig } from '../../src/config/schema.js';
-import { ConfigGrantStore } from '../../src/grants/grantStore.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import { scopeForCredentials } from '../../src/grants/scope.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import type { Caller, TemporaryCredentials } from '../../src/ports.js';
+import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import { scopeForCredentials } from '../../src/rules/scope.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import type { Caller, TemporaryCredentials } from '../../src/ports/ports.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { credentialsProcessRoute } from '../../src/routes/credentialsProcess.js';
 import { downloadsRoute } from '../../src/routes/downloads.js';

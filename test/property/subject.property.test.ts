@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { encodeSubject, SUBJECT_SEGMENT } from '../../src/grants/subject.js';
+import { encodeSubject, SUBJECT_SEGMENT } from '../../src/rules/subject.js';
 
 const NUM_RUNS = 2000;
 const SESSION_CHARSET = /^[\w+=,.@-]+$/;

@@ -17,8 +17,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { crossCheckFindings } from '../../src/config/crossChecks.js';
 import { configSchema } from '../../src/config/schema.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import { buildSessionPolicy } from '../../src/policy/sessionPolicy.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
 import { sha256Hex } from '../support/configFixture.js';
 import { simulate } from '../support/iamSim.js';
 

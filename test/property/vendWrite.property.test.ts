@@ -12,9 +12,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ACTIONS, type Action } from '../../src/grants/actions.js';
+import { ACTIONS, type Action } from '../../src/domain/actions.js';
 import type { Route } from '../../src/http/route.js';
-import { OBJECT_ACTIONS } from '../../src/policy/sessionPolicy.js';
+import { OBJECT_ACTIONS } from '../../src/rules/sessionPolicy.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { credentialsContainerRoute } from '../../src/routes/credentialsContainer.js';
 import { credentialsProcessRoute } from '../../src/routes/credentialsProcess.js';

@@ -1,10 +1,10 @@
-import { S3Presigner } from '../../src/aws/s3.js';
-import { SessionCache } from '../../src/aws/sessionCache.js';
-import type { BrokerDeps } from '../../src/broker/deps.js';
-import { ConfigGrantStore } from '../../src/grants/grantStore.js';
-import { createLogger } from '../../src/http/logger.js';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
+import { SessionCache } from '../../src/rules/sessionCache.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
+import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { createLogger } from '../../src/observability/logger.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
-import { allCorsOrigins } from '../../src/wiring.js';
+import { allCorsOrigins } from '../../src/wiring/withAws.js';
 import { RecordingIssuer } from './fakeIssuer.js';
 import { RecordingMultipartStore } from './fakeMultipart.js';
 

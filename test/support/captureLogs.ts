@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { appendCapturedLog } from './logScan.js';
+import { appendCapturedLog } from '../../scripts/lib/logScan.js';
 
 /**
  * Captures everything written to stdout/stderr (where the Powertools logger writes) while `fn`

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports.js';
-import { recordSecrets } from './logScan.js';
+import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports/ports.js';
+import { recordSecrets } from '../../scripts/lib/logScan.js';
 
 /** Records every AssumeRole request and mints distinct, realistic-looking credentials. */
 export class RecordingIssuer implements CredentialIssuer {

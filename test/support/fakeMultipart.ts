@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { UploadNotFoundError } from '../../src/errors.js';
-import type { MultipartCall, MultipartStore, UploadedPart } from '../../src/ports.js';
+import { UploadNotFoundError } from '../../src/domain/errors.js';
+import type { MultipartCall, MultipartStore, UploadedPart } from '../../src/ports/ports.js';
 
 /** What each operation receives. */
 export interface MultipartInputs {

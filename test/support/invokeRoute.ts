@@ -3,13 +3,13 @@
  * capturing its log lines and recording every secret in the response for the end-of-run log scan.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { BrokerDeps } from '../../src/broker/deps.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import type { HttpResponse } from '../../src/http/responses.js';
 import type { Route } from '../../src/http/route.js';
 import { lambdaContext } from './apiEvent.js';
 import { captureLogs } from './captureLogs.js';
-import { recordResponseSecrets } from './logScan.js';
+import { recordResponseSecrets } from '../../scripts/lib/logScan.js';
 
 export interface Invoked {
   res: HttpResponse;

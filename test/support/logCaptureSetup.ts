@@ -4,7 +4,7 @@
  * scripts/check-logs.ts can prove no secret reached a log. See ./logScan.ts.
  */
 import { FIXTURE_API_KEYS } from './configFixture.js';
-import { installLogTee, recordSecrets } from './logScan.js';
+import { installLogTee, recordSecrets } from '../../scripts/lib/logScan.js';
 
 installLogTee();
 for (const { key } of Object.values(FIXTURE_API_KEYS)) recordSecrets(key, key.split('_')[2]);

@@ -2,8 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { generateApiKey, hashApiKey, verifyApiKey } from '../../src/auth/apiKey.js';
 import type { ApiKeyEntry } from '../../src/config/schema.js';
-import { UnauthenticatedError } from '../../src/errors.js';
-import { caught, fakeStore } from './support/authFakes.js';
+import { UnauthenticatedError } from '../../src/domain/errors.js';
+import { caught, fakeStore } from '../support/authFakes.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 

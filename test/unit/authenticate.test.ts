@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { authenticate, type AuthenticateDeps } from '../../src/auth/authenticate.js';
 import { generateApiKey } from '../../src/auth/apiKey.js';
-import { UnauthenticatedError } from '../../src/errors.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import { caught, fakeStore } from './support/authFakes.js';
+import { UnauthenticatedError } from '../../src/domain/errors.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import { caught, fakeStore } from '../support/authFakes.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln';

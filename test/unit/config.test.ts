@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { canonicalJson, checkConfigText, configHash, loadConfigFile, loadConfigFileWithNotices, parseConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/domain/errors.js';
 import { brokerConfig, configObject, configYaml, type Overrides } from '../support/configFixture.js';
 
 const SOURCE = '/x/broker.yaml';

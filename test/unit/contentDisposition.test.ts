@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'content-disposition';
-import { asciiFallback, attachmentDisposition, sanitiseFilename } from '../../src/broker/contentDisposition.js';
+import { asciiFallback, attachmentDisposition, sanitiseFilename } from '../../src/rules/contentDisposition.js';
 
 /** The header's parameters, split by hand (to count them: the parser would merge or refuse duplicates). */
 const parameterNames = (header: string) => [...header.matchAll(/;\s*([^=;\s]+)=/g)].map((m) => m[1]!.toLowerCase());

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recordSecrets } from '../support/logScan.js';
+import { recordSecrets } from '../../scripts/lib/logScan.js';
 import { serve } from '../support/loopbackServer.js';
 
 const HELPER = fileURLToPath(new URL('../../bin/sts-broker-credentials', import.meta.url));

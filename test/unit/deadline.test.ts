@@ -8,18 +8,18 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { JwtVerifier } from '../../src/auth/jwt.js';
-import { S3MultipartStore } from '../../src/aws/s3Multipart.js';
-import { DeadlineExceededError } from '../../src/errors.js';
+import { S3MultipartStore } from '../../src/adapters/aws/s3Multipart.js';
+import { DeadlineExceededError } from '../../src/domain/errors.js';
 import { deadlineOf, lambdaHandler } from '../../src/http/lambdaHandler.js';
 import type { HttpResponse } from '../../src/http/responses.js';
-import { attemptTimeoutMs, currentDeadline, DEADLINE_MARGIN_MS, deadlineIn, MIN_UPSTREAM_ATTEMPT_MS, runWithDeadline } from '../../src/ports.js';
+import { attemptTimeoutMs, currentDeadline, DEADLINE_MARGIN_MS, deadlineIn, MIN_UPSTREAM_ATTEMPT_MS, runWithDeadline } from '../../src/ports/ports.js';
 import { whoamiRoute } from '../../src/routes/whoami.js';
 import { apiEvent, lambdaContext } from '../support/apiEvent.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { captureLogs } from '../support/captureLogs.js';
 import { brokerConfig } from '../support/configFixture.js';
 import { serve, type TestServer } from '../support/loopbackServer.js';
-import { caught, fakeStore, jwtClient } from './support/authFakes.js';
+import { caught, fakeStore, jwtClient } from '../support/authFakes.js';
 
 const servers: TestServer[] = [];
 afterAll(async () => { await Promise.all(servers.map((s) => s.close())); });

@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { crossChecks } from '../../src/config/crossChecks.js';
 import { configSchema } from '../../src/config/schema.js';
 import { endpointOverrideIssues, readSettings } from '../../src/config/settings.js';
-import { ConfigError } from '../../src/errors.js';
-import { coldStartWithoutAws } from '../../src/wiringCore.js';
+import { ConfigError } from '../../src/domain/errors.js';
+import { coldStartWithoutAws } from '../../src/wiring/coldStart.js';
 import { captureLogs } from '../support/captureLogs.js';
 import { configObject, configYaml, type Overrides } from '../support/configFixture.js';
 

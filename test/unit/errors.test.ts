@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BrokerError, GrantViolationError, StsThrottledError } from '../../src/errors.js';
+import { BrokerError, GrantViolationError, StsThrottledError } from '../../src/domain/errors.js';
 
 describe('BrokerError', () => {
   it('carries a stable code, an honest status and its own class name', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { configHash } from '../../src/config/load.js';
-import { ConfigError, InternalError, UnauthenticatedError } from '../../src/errors.js';
-import { ConfigGrantStore } from '../../src/grants/grantStore.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import type { Caller } from '../../src/ports.js';
+import { ConfigError, InternalError, UnauthenticatedError } from '../../src/domain/errors.js';
+import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import type { Caller } from '../../src/ports/ports.js';
 import { brokerConfig, FIXTURE_API_KEYS, FIXTURE_ISSUER, type Overrides } from '../support/configFixture.js';
 
 const store = (overrides: Overrides = {}) => new ConfigGrantStore(brokerConfig(overrides));

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { StsThrottledError } from '../../src/errors.js';
+import { StsThrottledError } from '../../src/domain/errors.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import { preflightHandler } from '../../src/http/preflight.js';
 import type { HttpResponse } from '../../src/http/responses.js';

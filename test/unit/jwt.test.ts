@@ -18,8 +18,8 @@ import {
 } from 'jose';
 import { JwtVerifier, MAX_TOKEN_BYTES, type JwtVerifierOptions } from '../../src/auth/jwt.js';
 import type { JwtClientConfig } from '../../src/config/schema.js';
-import { JwksUnavailableError, UnauthenticatedError } from '../../src/errors.js';
-import { caught, fakeStore, jwtClient } from './support/authFakes.js';
+import { JwksUnavailableError, UnauthenticatedError } from '../../src/domain/errors.js';
+import { caught, fakeStore, jwtClient } from '../support/authFakes.js';
 
 const JWKS_TIMEOUT_MS = 400;
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { hashApiKey, verifyApiKey } from '../../src/auth/apiKey.js';
 import { parseConfig } from '../../src/config/load.js';
-import { fakeStore } from './support/authFakes.js';
+import { fakeStore } from '../support/authFakes.js';
 
 const run = promisify(execFile);
 const TSX = 'node_modules/.bin/tsx';

@@ -3,7 +3,7 @@ import {
   MAX_CHAINED_SESSION_SECONDS, MAX_OBJECT_KEY_BYTES, MAX_PRESIGN_SECONDS, MAX_SESSION_NAME_LENGTH,
   MAX_SESSION_POLICY_CHARS, MAX_SINGLE_PUT_BYTES, MIN_PRESIGN_SECONDS, MIN_SESSION_SECONDS,
   SESSION_NAME_PATTERN, TAG_VALUE_PATTERN,
-} from '../../src/aws/limits.js';
+} from '../../src/rules/limits.js';
 
 describe('AWS limits: the numbers', () => {
   it('match the documented AWS values', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ACCESS_KEY_ID, LOG_CAPTURE_ENV, readCapture, recordResponseSecrets, recordSecrets, redact, scanForSecrets, SECRETS_PREFIX,
-} from '../support/logScan.js';
+} from '../../scripts/lib/logScan.js';
 
 // Assembled at run time so this file's text never matches the patterns it tests.
 const SECRET_KEY = ['wJalrXUtnFEMI', 'K7MDENG/bPxRfiCY', 'EXAMPLEKEY+3x'].join('');

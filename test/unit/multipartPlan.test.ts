@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MIN_PART_BYTES } from '../../src/aws/limits.js';
+import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MIN_PART_BYTES } from '../../src/rules/limits.js';
 import {
   checkCompletionList, checkPartNumbers, checkUploadedParts, DEFAULT_PART_BYTES, defaultPartSize, MAX_MULTIPART_OBJECT_BYTES,
   MAX_PART_URLS_PER_CALL, partLength, planForGrant, planMultipart, ranges, unquote,
-} from '../../src/broker/multipartPlan.js';
-import { InvalidRequestError, TooLargeError, UploadMismatchError } from '../../src/errors.js';
-import type { Grant } from '../../src/ports.js';
+} from '../../src/rules/multipartPlan.js';
+import { InvalidRequestError, TooLargeError, UploadMismatchError } from '../../src/domain/errors.js';
+import type { Grant } from '../../src/ports/ports.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;

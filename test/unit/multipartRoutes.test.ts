@@ -4,11 +4,11 @@
  * policies, the session cache, the plan and the part-URL presigner are the real code.
  */
 import { describe, expect, it } from '@jest/globals';
-import { S3Presigner } from '../../src/aws/s3.js';
-import type { BrokerDeps } from '../../src/broker/deps.js';
-import { S3AccessDeniedError, S3UnavailableError } from '../../src/errors.js';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
+import { S3AccessDeniedError, S3UnavailableError } from '../../src/domain/errors.js';
 import type { Route } from '../../src/http/route.js';
-import type { Presigner } from '../../src/ports.js';
+import type { Presigner } from '../../src/ports/ports.js';
 import { multipartAbortRoute } from '../../src/routes/multipartAbort.js';
 import { multipartCompleteRoute } from '../../src/routes/multipartComplete.js';
 import { multipartCreateRoute } from '../../src/routes/multipartCreate.js';

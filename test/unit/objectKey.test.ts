@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { InternalError, InvalidKeyError } from '../../src/errors.js';
-import { joinKey, validateRelativeKey, validateSubPrefix } from '../../src/keys/objectKey.js';
+import { InternalError, InvalidKeyError } from '../../src/domain/errors.js';
+import { joinKey, validateRelativeKey, validateSubPrefix } from '../../src/rules/objectKey.js';
 
 const POLARIS = 'must not contain "*", "?" or "$" (IAM wildcards and variables: the Polaris CVE-2026-42810 class)';
 

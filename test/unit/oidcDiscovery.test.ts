@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { JwtVerifier, type JwtVerifierOptions } from '../../src/auth/jwt.js';
-import { discoveryUrl } from '../../src/auth/oidcDiscovery.js';
+import { discoveryUrl } from '../../src/adapters/oidcDiscovery.js';
 import type { JwtClientConfig } from '../../src/config/schema.js';
-import { JwksUnavailableError } from '../../src/errors.js';
+import { JwksUnavailableError } from '../../src/domain/errors.js';
 import { serve, type Handler, type TestServer } from '../support/loopbackServer.js';
-import { caught, fakeStore, jwtClient } from './support/authFakes.js';
+import { caught, fakeStore, jwtClient } from '../support/authFakes.js';
 
 const TIMEOUT_MS = 400;
 const MAX_BYTES = 4096;

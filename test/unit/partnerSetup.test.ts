@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { isLoopbackHost } from '../../src/net/loopback.js';
-import { CORS_RULE_ID, LIFECYCLE_RULE_ID_PREFIX, partnerSetup, rolePrefixes } from '../../src/policy/partnerSetup.js';
+import { isLoopbackHost } from '../../src/rules/loopback.js';
+import { CORS_RULE_ID, LIFECYCLE_RULE_ID_PREFIX, partnerSetup, rolePrefixes } from '../../src/rules/partnerSetup.js';
 import { brokerConfig } from '../support/configFixture.js';
 import { simulate, validatePolicy } from '../support/iamSim.js';
 

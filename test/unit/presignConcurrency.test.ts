@@ -6,16 +6,16 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { BrokerDeps } from '../../src/broker/deps.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import type { HttpResponse } from '../../src/http/responses.js';
-import type { AssumeRoleRequest, SessionProvider } from '../../src/ports.js';
+import type { AssumeRoleRequest, SessionProvider } from '../../src/ports/ports.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
 import { apiEvent, lambdaContext } from '../support/apiEvent.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { captureLogs } from '../support/captureLogs.js';
 import { brokerConfig, FIXTURE_API_KEYS } from '../support/configFixture.js';
-import { recordResponseSecrets } from '../support/logScan.js';
+import { recordResponseSecrets } from '../../scripts/lib/logScan.js';
 
 const BURST = 100;
 

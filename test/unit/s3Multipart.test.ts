@@ -13,11 +13,11 @@ import { createHash } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type TestServer } from '../support/loopbackServer.js';
-import { mapS3Error, multipartEtag, S3MultipartStore } from '../../src/aws/s3Multipart.js';
+import { mapS3Error, multipartEtag, S3MultipartStore } from '../../src/adapters/aws/s3Multipart.js';
 import {
   S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
-} from '../../src/errors.js';
-import type { MultipartCall, S3Target, TemporaryCredentials } from '../../src/ports.js';
+} from '../../src/domain/errors.js';
+import type { MultipartCall, S3Target, TemporaryCredentials } from '../../src/ports/ports.js';
 
 const credentials: TemporaryCredentials = {
   accessKeyId: 'ASIAEXAMPLESESSION', secretAccessKey: 'session-secret', sessionToken: 'session-token', expiration: new Date('2030-01-01T00:00:00Z'),

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { GrantViolationError, InvalidDurationError, InvalidKeyError, InvalidRequestError } from '../../src/errors.js';
-import { ConfigGrantStore } from '../../src/grants/grantStore.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import { scopeForCredentials, scopeForObject } from '../../src/grants/scope.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import type { Grant } from '../../src/ports.js';
+import { GrantViolationError, InvalidDurationError, InvalidKeyError, InvalidRequestError } from '../../src/domain/errors.js';
+import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import { scopeForCredentials, scopeForObject } from '../../src/rules/scope.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import type { Grant } from '../../src/ports/ports.js';
 import { brokerConfig } from '../support/configFixture.js';
 
 /** acme/backend: prefix acme/, all four actions, 3600 s. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { SessionCache } from '../../src/aws/sessionCache.js';
+import { SessionCache } from '../../src/rules/sessionCache.js';
 import {
   PartnerRoleNotAssumableError, StsThrottledError, StsTimeoutError, StsUnavailableError, StsUpstreamError,
-} from '../../src/errors.js';
-import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports.js';
+} from '../../src/domain/errors.js';
+import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports/ports.js';
 
 const START = Date.parse('2026-03-01T12:00:00Z');
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_SESSION_POLICY_CHARS } from '../../src/aws/limits.js';
-import { PolicyTooLargeError } from '../../src/errors.js';
-import type { Action } from '../../src/grants/actions.js';
-import { buildSessionPolicy } from '../../src/policy/sessionPolicy.js';
-import type { Scope } from '../../src/ports.js';
+import { MAX_SESSION_POLICY_CHARS } from '../../src/rules/limits.js';
+import { PolicyTooLargeError } from '../../src/domain/errors.js';
+import type { Action } from '../../src/domain/actions.js';
+import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
+import type { Scope } from '../../src/ports/ports.js';
 import { simulate, validatePolicy } from '../support/iamSim.js';
 
 const BUCKET = 'partner-bucket';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { LOG_LEVELS, loggerLogLevel, readSettings } from '../../src/config/settings.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/domain/errors.js';
 
 const base = { BROKER_CONFIG: 'broker.yaml' };
 

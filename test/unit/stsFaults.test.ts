@@ -12,18 +12,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrokerDeps } from '../../src/broker/deps.js';
-import { S3Presigner } from '../../src/aws/s3.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
-import { coldStart } from '../../src/wiring.js';
+import { coldStart } from '../../src/wiring/withAws.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import type { HttpResponse } from '../../src/http/responses.js';
 import { apiEvent, lambdaContext } from '../support/apiEvent.js';
 import { captureLogs } from '../support/captureLogs.js';
 import { configYaml, FIXTURE_API_KEYS } from '../support/configFixture.js';
 import { invokeRoute, type Invoked } from '../support/invokeRoute.js';
-import { recordSecrets } from '../support/logScan.js';
+import { recordSecrets } from '../../scripts/lib/logScan.js';
 
 const TIMEOUT_MS = 300;
 const MAX_ATTEMPTS = 3;

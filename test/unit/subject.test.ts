@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { base32, encodeSubject, isVerbatimSubject, SUBJECT_SEGMENT } from '../../src/grants/subject.js';
+import { base32, encodeSubject, isVerbatimSubject, SUBJECT_SEGMENT } from '../../src/rules/subject.js';
 
 /** Valid everywhere the segment is used: S3 path segment, RoleSessionName/SourceIdentity charset. */
 function expectSafe(segment: string): void {

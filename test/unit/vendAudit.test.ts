@@ -4,11 +4,11 @@
  * presign and multipart helpers hand the routes that id for their audit line.
  */
 import { describe, expect, it } from '@jest/globals';
-import { auditIssuance } from '../../src/broker/audit.js';
-import { multipartCall } from '../../src/broker/multipartSession.js';
-import { presignSigning } from '../../src/broker/presignSession.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import type { Caller } from '../../src/ports.js';
+import { auditIssuance } from '../../src/usecases/audit.js';
+import { multipartCall } from '../../src/usecases/multipartSession.js';
+import { presignSigning } from '../../src/usecases/session.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import type { Caller } from '../../src/ports/ports.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { captureLogs } from '../support/captureLogs.js';
 import { brokerConfig } from '../support/configFixture.js';

@@ -5,8 +5,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   DEFAULT_VEND_RATE, setVendRateLimiter, vendRateLimiter, VendRateLimiter,
-} from '../../src/broker/vendCredentials.js';
-import { RateLimitedError } from '../../src/errors.js';
+} from '../../src/usecases/vendCredentials.js';
+import { RateLimitedError } from '../../src/domain/errors.js';
 import { errorResponse } from '../../src/http/responses.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { credentialsContainerRoute } from '../../src/routes/credentialsContainer.js';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOG_CAPTURE_ENV, recordResponseSecrets } from '../../support/logScan.js';
+import { LOG_CAPTURE_ENV, recordResponseSecrets } from '../../../scripts/lib/logScan.js';
 import type { StackState } from './stack.js';
 
 export interface ApiResponse<T = any> {

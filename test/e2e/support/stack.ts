@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { generateApiKey, type GeneratedApiKey } from '../../../src/auth/apiKey.js';
 import { repoRoot, startOffline, writeLocalConfig, type RunningOffline } from '../../../scripts/lib/offline.js';
-import { LOG_CAPTURE_ENV, recordSecrets } from '../../support/logScan.js';
-import { ensureLocalAws, LOCAL_AWS_SCRIPT, type LocalAws } from './localAws.js';
+import { LOG_CAPTURE_ENV, recordSecrets } from '../../../scripts/lib/logScan.js';
+import { ensureLocalAws, LOCAL_AWS_SCRIPT, type LocalAws } from '../../../scripts/lib/localAws.js';
 
 /** Local AWS for the suite: not the `npm start` stack (7480/3310, sts-broker-local-aws). */
 export const E2E_LOCAL_AWS = { dir: join(tmpdir(), 'sts-broker-e2e-aws'), port: 17480, monPort: 13310 } as const;

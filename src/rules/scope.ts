@@ -1,0 +1,62 @@
+/**
+ * Request → Scope: the only input the session policy is built from. Everything here narrows the
+ * grant or refuses; nothing widens it, and nothing is silently adjusted (docs/security.md, "Authorization: the grant").
+ */
+import { MIN_SESSION_SECONDS } from './limits.js';
+import { GrantViolationError, InvalidDurationError, InvalidRequestError } from '../domain/errors.js';
+import { assertKeyLength, joinKey, validateSubPrefix } from './objectKey.js';
+import type { Grant, Scope } from '../ports/ports.js';
+import { ACTIONS, type Action } from '../domain/actions.js';
+
+/** What a credentials request may narrow; every field defaults to the whole grant. */
+export interface CredentialsRequest {
+  actions?: readonly Action[] | undefined;
+  /** Relative to the grant prefix; must end with "/". */
+  prefix?: string | undefined;
+  durationSeconds?: number | undefined;
+}
+
+/** Requested actions in ACTIONS order, deduplicated; GrantViolationError names any outside the grant. */
+function grantedActions(grant: Grant, requested: readonly Action[]): Action[] {
+  const outside = [...new Set(requested.filter((a) => !grant.client.actions.includes(a)))];
+  if (outside.length > 0) {
+    throw new GrantViolationError(`action${outside.length > 1 ? 's' : ''} outside the grant: ${outside.join(', ')} (granted: ${grant.client.actions.join(', ')})`);
+  }
+  // A fixed order keeps the policy (and the session cache key built from it) stable.
+  return ACTIONS.filter((a) => requested.includes(a));
+}
+
+/** Refuses, never clamps: a caller who asked for 899 s or 2 h must learn they did not get it. */
+function checkedDuration(grant: Grant, requested: number | undefined): number {
+  const seconds = requested ?? grant.maxDurationSeconds;
+  if (!Number.isInteger(seconds)) throw new InvalidDurationError('durationSeconds must be a whole number of seconds');
+  if (seconds < MIN_SESSION_SECONDS) {
+    throw new InvalidDurationError(`durationSeconds must be at least ${MIN_SESSION_SECONDS} (the AssumeRole floor)`);
+  }
+  if (seconds > grant.maxDurationSeconds) {
+    throw new GrantViolationError(`durationSeconds must be at most ${grant.maxDurationSeconds} for this client`);
+  }
+  return seconds;
+}
+
+/** Scope and lifetime for a credentials request, narrowed from the grant or refused. */
+export function scopeForCredentials(grant: Grant, request: CredentialsRequest = {}): { scope: Scope; durationSeconds: number } {
+  const actions = grantedActions(grant, request.actions ?? grant.client.actions);
+  if (actions.length === 0) throw new InvalidRequestError('actions must not be empty');
+  const prefix = request.prefix === undefined ? grant.prefix : grant.prefix + validateSubPrefix(request.prefix);
+  assertKeyLength(prefix, 'full prefix');
+  const durationSeconds = checkedDuration(grant, request.durationSeconds);
+  return { scope: { partition: grant.partition, bucket: grant.partner.bucket, prefix, actions }, durationSeconds };
+}
+
+/** Scope for one presigned object operation: one full key, one granted action. */
+export function scopeForObject(grant: Grant, request: { action: 'read' | 'write'; relativeKey: string }): Scope {
+  grantedActions(grant, [request.action]);
+  return {
+    partition: grant.partition,
+    bucket: grant.partner.bucket,
+    prefix: grant.prefix,
+    actions: [request.action],
+    objectKey: joinKey(grant.prefix, request.relativeKey),
+  };
+}
