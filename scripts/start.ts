@@ -14,6 +14,32 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCli, UsageError } from './lib/cli.js';
+
+const SPEC = {
+  name: 'npm start',
+  usage: 'npm start [-- --help]',
+  summary: [
+    'Runs the broker on 127.0.0.1 against a real local S3 + STS (Ceph RADOS Gateway, installed with apt-get on',
+    'first use), writes a demo config, and prints commands to try. Ctrl-C stops what this run started (a local',
+    'AWS stack that was already serving is left running). Settings come from the environment:',
+  ],
+  positionals: [],
+  options: {},
+  footer: [
+    'environment:',
+    '  BROKER_HTTP_PORT, BROKER_LAMBDA_PORT   the API\'s ports (default 4340, 4342)',
+    '  LOCAL_AWS_PORT, LOCAL_AWS_MON_PORT     the gateway\'s and monitor\'s ports (default 7480, 3310)',
+    '  LOCAL_AWS_DIR                          the local AWS data folder (default $TMPDIR/sts-broker-local-aws)',
+    '  LOCAL_AWS_MEMSTORE_BYTES               the in-memory object store\'s size (default 1 GiB)',
+  ],
+};
+
+const code = await runCli(SPEC, process.argv.slice(2), ({ positionals }) => {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  return -1; // go on below
+});
+if (code !== -1) process.exit(code);
 
 const worker = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./lib/startWorker.ts', import.meta.url))], {
   detached: true,                                   // its own process group: out of the terminal's reach
