@@ -1,0 +1,129 @@
+/**
+ * Section 4: each function's bundle (serverless.yml's esbuild options) and a fresh process's import
+ * + init + first invocation vs a bundle holding only the SDK clients the handler uses, making the
+ * same calls (local STS; S3 presigning is local). Goal ≤ 1.25×.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildFunctionBundles, buildSourceWithServerlessOptions, s3Footprint, sdkClients, type BuiltBundle } from '../lib/bundles.js';
+import type { BaselineTarget } from './baselines/sts.js';
+import { benchEvent, lambdaContext, median } from './harness.js';
+import type { Bench } from './setup.js';
+import { PRESIGN_EXPIRES_IN, UPLOAD_BYTES, UPLOAD_TYPE, type Runs } from './settings.js';
+
+export type Baseline = 'sts' | 'sts+put' | 'sts+get' | 'none';
+interface Scenario { event: APIGatewayProxyEventV2; baseline: Baseline; what: string; status?: number }
+export interface ProcessRun { totalMs: number; importMs: number; invokeMs: number; bootMs: number; status: number }
+export interface FunctionResult { name: string; bytes: number; s3Symbols: string[]; sdk: string[]; scenario?: string; handler?: ProcessRun; baseline?: ProcessRun; baselineKind?: Baseline; baselineBytes?: number; ratio?: number }
+
+/** The SDK-only baselines (baselines/*.ts), each exporting makeHandler(target). */
+const BASELINE_SOURCES: Record<Baseline, string> = {
+  sts: 'sts.ts',
+  'sts+put': 'stsPut.ts',
+  'sts+get': 'stsGet.ts',
+  none: 'none.ts',
+};
+/** runner.mjs's text, run with `node -e` (see there why not as a file). */
+const RUNNER = readFileSync(new URL('./runner.mjs', import.meta.url), 'utf8');
+
+function scenarios(bench: Bench): Record<string, Scenario> {
+  const key = { 'x-api-key': bench.apiKey };
+  return {
+    credentials: { event: benchEvent('POST', '/v1/credentials', key, {}), baseline: 'sts', what: 'AssumeRole' },
+    credentialsProcess: { event: benchEvent('GET', '/v1/credentials/process', key), baseline: 'sts', what: 'AssumeRole' },
+    credentialsContainer: { event: benchEvent('GET', '/v1/credentials/container', { authorization: bench.apiKey }), baseline: 'sts', what: 'AssumeRole' },
+    uploads: {
+      event: benchEvent('POST', '/v1/uploads', key, { method: 'PUT', key: 'cold/a.jpg', contentType: UPLOAD_TYPE, contentLength: UPLOAD_BYTES, expiresIn: PRESIGN_EXPIRES_IN }),
+      baseline: 'sts+put', what: 'AssumeRole + presign PUT',
+    },
+    downloads: { event: benchEvent('POST', '/v1/downloads', key, { key: 'cold/a.jpg', expiresIn: PRESIGN_EXPIRES_IN }), baseline: 'sts+get', what: 'AssumeRole + presign GET' },
+    whoami: { event: benchEvent('GET', '/v1/whoami', key), baseline: 'none', what: 'no AWS call' },
+    openapi: { event: benchEvent('GET', '/v1/openapi.json', {}), baseline: 'none', what: 'no AWS call' },
+    health: { event: benchEvent('GET', '/health', {}), baseline: 'none', what: 'no AWS call' },
+    preflight: { event: benchEvent('OPTIONS', '/v1/uploads', { origin: 'https://app.bench.example', 'access-control-request-method': 'POST' }), baseline: 'none', what: 'no AWS call', status: 204 },
+  };
+}
+
+/**
+ * Builds a baseline as the functions are built: its entry is baselines/<kind>.ts's makeHandler,
+ * called at import time with this run's region, bucket and role.
+ */
+async function buildBaseline(kind: Baseline, bench: Bench, outFile: string): Promise<{ file: string; bytes: number }> {
+  const source = fileURLToPath(new URL(`./baselines/${BASELINE_SOURCES[kind]}`, import.meta.url));
+  const target: BaselineTarget = { region: bench.region, bucket: bench.bucket, roleArn: bench.roleArn };
+  const entry = `import { makeHandler } from ${JSON.stringify(source)};\nexport const handler = makeHandler(${JSON.stringify(target)});\n`;
+  return buildSourceWithServerlessOptions(entry, outFile);
+}
+
+/** A fresh node process (runner.mjs) that imports a bundle and invokes it once with `event` (none: import only). */
+function runFresh(bench: Bench, bundleFile: string, event: APIGatewayProxyEventV2 | undefined): Promise<ProcessRun> {
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...bench.env };
+  const args = ['--input-type=module', '-e', RUNNER, '--', pathToFileURL(bundleFile).href, ...(event === undefined ? [] : [JSON.stringify(event), JSON.stringify({ ...lambdaContext, getRemainingTimeInMillis: undefined })])];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { env, cwd: bench.tmp, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      const line = String(stderr).split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+      if (error || line === undefined) {
+        reject(new Error(`fresh process for ${bundleFile} failed: ${error?.message ?? 'no result line'}\n${String(stderr).slice(-2000)}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice('BENCH_RESULT '.length)) as ProcessRun);
+    });
+  });
+}
+
+const medianRun = (runs: ProcessRun[]): ProcessRun => {
+  const pick = (k: keyof ProcessRun) => median(runs.map((r) => r[k]));
+  return { totalMs: pick('totalMs'), importMs: pick('importMs'), invokeMs: pick('invokeMs'), bootMs: pick('bootMs'), status: runs[0]!.status };
+};
+
+export async function bundlesAndColdStarts(bench: Bench, runs: Runs): Promise<FunctionResult[]> {
+  const outDir = join(bench.tmp, 'bundles');
+  const bundles: BuiltBundle[] = await buildFunctionBundles(outDir);
+  const byScenario = scenarios(bench);
+  const baselines = new Map<Baseline, { file: string; bytes: number }>();
+  for (const kind of new Set(Object.values(byScenario).map((s) => s.baseline))) {
+    mkdirSync(join(outDir, 'baselines'), { recursive: true });
+    baselines.set(kind, await buildBaseline(kind, bench, join(outDir, 'baselines', `${kind.replace('+', '-')}.mjs`)));
+  }
+  const results: FunctionResult[] = [];
+  for (const bundle of bundles) {
+    const footprint = s3Footprint(bundle);
+    if (bundle.name.startsWith('credentials') && footprint.symbols.length + footprint.s3Inputs.length > 0) {
+      throw new Error(`${bundle.name} only vends credentials but its bundle carries the S3 client (${footprint.symbols.join(', ')})`);
+    }
+    const scenario = byScenario[bundle.name];
+    const result: FunctionResult = { name: bundle.name, bytes: bundle.bytes, s3Symbols: footprint.symbols, sdk: sdkClients(bundle) };
+    if (scenario === undefined) {
+      // A function this benchmark has no request for (e.g. added since): its import + init only.
+      result.handler = medianRun(await Promise.all([runFresh(bench, bundle.file, undefined)]));
+      results.push(result);
+      continue;
+    }
+    const baseline = baselines.get(scenario.baseline)!;
+    const handlerRuns: ProcessRun[] = [];
+    const baselineRuns: ProcessRun[] = [];
+    for (let rep = 0; rep < runs.processReps; rep += 1) {
+      const order = rep % 2 === 0 ? ['handler', 'baseline'] : ['baseline', 'handler'];
+      for (const side of order) {
+        if (side === 'handler') {
+          const run = await runFresh(bench, bundle.file, scenario.event);
+          if (run.status !== (scenario.status ?? 200)) throw new Error(`${bundle.name} bundle answered ${run.status} on its first invocation`);
+          handlerRuns.push(run);
+        } else {
+          baselineRuns.push(await runFresh(bench, baseline.file, scenario.event));
+        }
+      }
+    }
+    result.scenario = scenario.what;
+    result.handler = medianRun(handlerRuns);
+    result.baseline = medianRun(baselineRuns);
+    result.baselineKind = scenario.baseline;
+    result.baselineBytes = baseline.bytes;
+    result.ratio = result.handler.totalMs / result.baseline.totalMs;
+    results.push(result);
+  }
+  return results;
+}

@@ -1,0 +1,91 @@
+/** The benchmark's output: one table per section with each goal met or missed, then one JSON line. */
+import type { FunctionResult } from './coldStart.js';
+import type { PresignResult } from './presign.js';
+import { GOALS, type Runs } from './settings.js';
+import { SIM, type SimOutcome } from './stsCalls.js';
+import type { ThroughputResult } from './throughput.js';
+import type { VendResult } from './vend.js';
+
+export interface Results {
+  presign: PresignResult;
+  sim: SimOutcome[];
+  vend: VendResult;
+  functions: FunctionResult[];
+  rps: ThroughputResult;
+}
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+const ms = (x: number): string => `${x.toFixed(x < 10 ? 3 : 1)} ms`;
+const ratio = (x: number): string => `${x.toFixed(2)}×`;
+const verdict = (value: number, goal: number): string => (value <= goal ? `ok (≤ ${goal}×)` : `MISSES ≤ ${goal}×`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** The whole report: the tables, a blank line, the JSON line. */
+export function report({ presign, sim, vend, functions, rps }: Results, runs: Runs): string {
+  const single = sim[0]!;
+  const lines: string[] = [];
+  lines.push(`sts-broker benchmark${runs.quick ? ' (--quick: few iterations, figures are rough)' : ''} — node ${process.version}, ${process.platform}/${process.arch}`);
+  lines.push('');
+  lines.push('1. warm presign (POST /v1/uploads PUT) through the full handler stack vs floor (jose jwtVerify ES256 local key + getSignedUrl, new S3Client per URL)');
+  lines.push(table([
+    ['', 'p50', 'p99', 'samples'],
+    ['handler (JWT via JwtVerifier + loopback JWKS, cached session, audit log)', ms(presign.handlerP50), ms(presign.handlerP99), String(presign.samples)],
+    ['floor (jwtVerify + getSignedUrl)', ms(presign.floorP50), ms(presign.floorP99), String(presign.samples)],
+    ['ratio', ratio(presign.ratioP50), ratio(presign.ratioP99), verdict(presign.ratioP50, GOALS.presignVsFloor) + ' at p50'],
+  ]));
+  lines.push(`   distinct token per request on both sides; batches of ${runs.presignBatchSize} interleaved; ${presign.logLines} log lines counted in the sink; JWKS fetched ${presign.jwksFetches}×`);
+  lines.push('');
+  lines.push(`2. STS calls: ${single.requests.toLocaleString('en')} presigns over ${SIM.hours} simulated hours, ${SIM.partners} partners × ${SIM.subjectsPerPartner} subjects, expiries ${SIM.minExpires}–${SIM.maxExpires} s, ${Math.round(SIM.writeShare * 100)}% uploads / ${Math.round((1 - SIM.writeShare) * 100)}% downloads, sessions ${SIM.sessionSeconds} s (warm-up counted)`);
+  lines.push(table([
+    ['', 'STS calls', 'minimum (scopes × sessions)', 'vs minimum', 'per 1000 req', 'URLs shortened'],
+    ...sim.map((o) => [
+      o.label, String(o.stsCalls), `${o.minimum} (${o.scopes} × ${(o.minimum / o.scopes).toFixed(2)})`,
+      `${ratio(o.stsCalls / o.minimum)} ${verdict(o.stsCalls / o.minimum, GOALS.stsVsMinimum)}`,
+      `${(o.stsCalls / o.requests * 1000).toFixed(2)} ${o.stsCalls / o.requests <= GOALS.stsShareOfRequests ? '(≤ 1%)' : '(> 1%)'}`, String(o.shortened),
+    ]),
+  ]));
+  lines.push('   minimum: per container and scope (partner, client, subject, action), a session issued at the first request it serves, replaced only when a URL would outlive it;');
+  lines.push('   separate caches cannot share sessions, so the 4-container minimum is ~4× the single one (a scope needs its own sessions in every container it reaches)');
+  lines.push('');
+  lines.push('3. vend (POST /v1/credentials, API key) vs the same AssumeRoleCommand input on the same warm STSClient, local STS');
+  lines.push(table([
+    ['', 'median', 'p99', 'pairs'],
+    ['handler', ms(vend.handlerMedian), ms(vend.handlerP99), String(vend.pairs)],
+    ['raw AssumeRole', ms(vend.stsMedian), ms(vend.stsP99), String(vend.pairs)],
+    ['ratio', ratio(vend.ratio), '', `${verdict(vend.ratio, GOALS.vendVsSts)}; overhead ${ms(vend.overheadMs)}`],
+  ]));
+  lines.push('');
+  lines.push(`4. bundles (serverless.yml custom.esbuild: bundle, minify, node22, esm, createRequire banner) and a fresh process: import + init + first invocation (median of ${runs.processReps})`);
+  lines.push(table([
+    ['function', 'bytes', 'SDK clients', 'first call', 'handler', '(import + call)', 'SDK-only', 'bytes', 'ratio', ''],
+    ...functions.map((f) => [
+      f.name, f.bytes.toLocaleString('en'), f.sdk.length > 0 ? f.sdk.join('+') : 'none', f.scenario ?? '(import only)',
+      f.handler ? ms(f.handler.totalMs) : '', f.handler ? `(${f.handler.importMs.toFixed(1)} + ${f.handler.invokeMs.toFixed(1)})` : '',
+      f.baseline ? `${ms(f.baseline.totalMs)} (${f.baseline.importMs.toFixed(1)} + ${f.baseline.invokeMs.toFixed(1)})` : '',
+      f.baselineBytes === undefined ? '' : f.baselineBytes.toLocaleString('en'),
+      f.ratio === undefined ? '' : ratio(f.ratio),
+      f.ratio === undefined ? '' : f.baselineKind === 'none' ? '(vs a bare handler: no SDK floor)' : verdict(f.ratio, GOALS.importVsSdk),
+    ]),
+  ]));
+  lines.push('');
+  lines.push('5. presign handler throughput, one process, one request at a time (as a Lambda container serves them)');
+  lines.push(table([
+    ['requests/s', 'p50', 'p99', 'requests'],
+    [rps.rps.toFixed(0), ms(rps.p50), ms(rps.p99), String(rps.requests)],
+  ]));
+  const json = {
+    presignVsFloor: round(presign.ratioP50),
+    stsCallsPer1000: round(single.stsCalls / single.requests * 1000),
+    vendVsSts: round(vend.ratio),
+    vendMedianMs: round(vend.handlerMedian),
+    importVsSdk: Object.fromEntries(functions.filter((f) => f.ratio !== undefined).map((f) => [f.name, round(f.ratio!)])),
+    bundleBytes: Object.fromEntries(functions.map((f) => [f.name, f.bytes])),
+    presignRps: Math.round(rps.rps),
+    presignP99Ms: round(rps.p99, 3),
+  };
+  return `${lines.join('\n')}\n\n${JSON.stringify(json)}\n`;
+}
