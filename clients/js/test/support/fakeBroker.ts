@@ -1,0 +1,281 @@
+// A loopback imitation of the broker (the v1 routes the client uses) and of S3 (presigned PUT, form POST, part PUT,
+// GET), on one node:http server on 127.0.0.1 and a random port. Tests replace any broker route with `override`.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Recorded {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  json?: any;
+  at: number;
+}
+
+export interface Reply {
+  status?: number;
+  headers?: Record<string, string>;
+  json?: unknown;
+  text?: string;
+}
+
+export type Handler = (req: Recorded, fake: FakeBroker) => Reply | undefined | Promise<Reply | undefined>;
+
+export interface Upload {
+  key: string;
+  contentType: string;
+  contentLength: number;
+  partSize: number;
+  parts: Map<number, { etag: string; size: number }>;
+  completed: boolean;
+  aborted: boolean;
+}
+
+export class FakeBroker {
+  url = '';
+  readonly requests: Recorded[] = [];
+  readonly s3Requests: Recorded[] = [];
+  readonly overrides = new Map<string, Handler>();
+  readonly uploads = new Map<string, Upload>();
+  readonly objects = new Map<string, { body: Buffer; contentType: string }>();
+  /** Delay of each S3 part PUT answer (ms). */
+  partDelayMs = 0;
+  /** Called for each S3 part PUT before it is answered; a Reply replaces the normal answer. */
+  partHook: ((partNumber: number, req: Recorded) => Reply | undefined) | undefined;
+  currentPartPuts = 0;
+  /** Part PUTs that reached the server (counted on arrival, before their body is read). */
+  partPutsStarted = 0;
+  maxConcurrentPartPuts = 0;
+  readonly grantPrefix = 'partner/client/';
+  private server: Server | undefined;
+  private nextId = 1;
+
+  /** Broker requests to a path (e.g. '/v1/uploads/multipart/parts'). */
+  calls(path: string): Recorded[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  partPuts(): Recorded[] {
+    return this.s3Requests.filter((r) => r.path === '/s3/part' && r.method === 'PUT');
+  }
+
+  override(route: string, handler: Handler): void {
+    this.overrides.set(route, handler);
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error) => {
+        res.statusCode = 500;
+        res.end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const isPart = u.pathname === '/s3/part' && req.method === 'PUT';
+    if (isPart) {
+      this.currentPartPuts++;
+      this.partPutsStarted++;
+      this.maxConcurrentPartPuts = Math.max(this.maxConcurrentPartPuts, this.currentPartPuts);
+    }
+    let body: Buffer;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      body = Buffer.concat(chunks);
+    } catch {
+      if (isPart) this.currentPartPuts--;
+      return; // the client went away (aborted)
+    }
+    const rec: Recorded = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body, at: Date.now() };
+    if (u.pathname.startsWith('/s3/')) {
+      this.s3Requests.push(rec);
+      try {
+        const reply = await this.s3(rec);
+        send(res, reply);
+      } finally {
+        if (isPart) this.currentPartPuts--;
+      }
+      return;
+    }
+    this.requests.push(rec);
+    if (body.length > 0) {
+      try {
+        rec.json = JSON.parse(body.toString('utf8'));
+      } catch {
+        rec.json = undefined;
+      }
+    }
+    const route = `${rec.method} ${rec.path}`;
+    const override = this.overrides.get(route);
+    const reply = (override ? await override(rec, this) : undefined) ?? this.route(rec);
+    const requestId = `req-${this.requests.length}`;
+    send(res, { ...reply, headers: { 'x-request-id': requestId, ...(reply.headers ?? {}) } });
+  }
+
+  private auth(rec: Recorded): Reply | undefined {
+    if (rec.headers['x-api-key'] === 'sbk_test_secret' || rec.headers.authorization === 'Bearer good-token') return undefined;
+    return errorReply(401, 'unauthenticated', 'missing credentials');
+  }
+
+  private route(rec: Recorded): Reply {
+    const route = `${rec.method} ${rec.path}`;
+    if (route === 'GET /health') return { json: { status: 'ok', version: '0.1.0', configHash: 'abc' } };
+    const denied = this.auth(rec);
+    if (denied) return denied;
+    const b = rec.json ?? {};
+    switch (route) {
+      case 'GET /v1/whoami':
+        return {
+          json: {
+            partner: 'partner', client: 'client', method: 'api-key', subject: 'client', subjectSegment: 'client',
+            grant: {
+              bucket: 'bucket', region: 'eu-west-1', prefix: this.grantPrefix, actions: ['read', 'write', 'list'],
+              maxUploadBytes: 1e9, contentTypes: ['application/octet-stream'], maxDurationSeconds: 3600, rawWriteCredentials: false,
+            },
+          },
+        };
+      case 'POST /v1/credentials':
+        if (b.actions?.includes('write')) return errorReply(403, 'outside_grant', 'write needs rawWriteCredentials');
+        return {
+          json: {
+            credentials: { accessKeyId: 'ASIA1', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date(Date.now() + 900_000).toISOString() },
+            bucket: 'bucket', region: 'eu-west-1', prefix: this.grantPrefix, actions: b.actions ?? ['read', 'list'], sessionName: 's',
+          },
+        };
+      case 'POST /v1/uploads': {
+        const key = this.grantPrefix + b.key;
+        const expiresAt = new Date(Date.now() + 300_000).toISOString();
+        if (b.method === 'PUT') {
+          return {
+            json: {
+              method: 'PUT', url: `${this.url}/s3/object?key=${encodeURIComponent(key)}&X-Amz-Signature=x`,
+              headers: { 'Content-Type': b.contentType, 'Content-Length': String(b.contentLength), 'x-amz-meta-client': 'client' }, key, expiresAt,
+            },
+          };
+        }
+        return {
+          json: {
+            method: 'POST', url: `${this.url}/s3/form`, key, maxBytes: 1000, expiresAt,
+            fields: { key, 'Content-Type': b.contentType, Policy: 'cG9saWN5', 'X-Amz-Signature': 'sig' },
+          },
+        };
+      }
+      case 'POST /v1/downloads': {
+        const key = this.grantPrefix + b.key;
+        return { json: { url: `${this.url}/s3/object?key=${encodeURIComponent(key)}&filename=${encodeURIComponent(b.filename ?? '')}`, key, expiresAt: new Date(Date.now() + 300_000).toISOString() } };
+      }
+      case 'POST /v1/uploads/multipart': {
+        const uploadId = `up-${this.nextId++}`;
+        const partSize = b.partSize ?? 5 * 1024 * 1024;
+        this.uploads.set(uploadId, { key: b.key, contentType: b.contentType, contentLength: b.contentLength, partSize, parts: new Map(), completed: false, aborted: false });
+        return { json: { uploadId, key: this.grantPrefix + b.key, partSize, partCount: Math.ceil(b.contentLength / partSize) } };
+      }
+      case 'POST /v1/uploads/multipart/parts': {
+        const up = this.uploads.get(b.uploadId);
+        if (!up || up.completed || up.aborted) return errorReply(404, 'upload_not_found', 'no such upload');
+        const partCount = Math.ceil(up.contentLength / up.partSize);
+        if (b.partNumbers.length > 100 || b.partNumbers.some((n: number) => n > partCount)) return errorReply(400, 'invalid_request', 'bad part numbers');
+        return {
+          json: {
+            parts: b.partNumbers.map((n: number) => ({
+              partNumber: n,
+              url: `${this.url}/s3/part?uploadId=${b.uploadId}&partNumber=${n}`,
+              headers: { 'Content-Length': String(n < partCount ? up.partSize : up.contentLength - up.partSize * (partCount - 1)) },
+              expiresAt: new Date(Date.now() + 300_000).toISOString(),
+            })),
+          },
+        };
+      }
+      case 'POST /v1/uploads/multipart/complete': {
+        const up = this.uploads.get(b.uploadId);
+        if (!up || up.completed || up.aborted) return errorReply(404, 'upload_not_found', 'no such upload');
+        const partCount = Math.ceil(up.contentLength / up.partSize);
+        const sent = new Map<number, string>(b.parts.map((p: any) => [p.partNumber, p.etag]));
+        for (let n = 1; n <= partCount; n++) {
+          if (!up.parts.has(n) || sent.get(n) !== up.parts.get(n)!.etag) return errorReply(400, 'upload_mismatch', `part ${n} differs`);
+        }
+        up.completed = true;
+        return { json: { key: this.grantPrefix + b.key, etag: '"final-etag"' } };
+      }
+      case 'POST /v1/uploads/multipart/abort': {
+        const up = this.uploads.get(b.uploadId);
+        if (!up || up.completed || up.aborted) return errorReply(404, 'upload_not_found', 'no such upload');
+        up.aborted = true;
+        return { json: { aborted: true } };
+      }
+      default:
+        return { status: 404, json: { message: 'Not Found' } };
+    }
+  }
+
+  private async s3(rec: Recorded): Promise<Reply> {
+    if (rec.path === '/s3/part' && rec.method === 'PUT') {
+      const n = Number(rec.query.get('partNumber'));
+      const up = this.uploads.get(rec.query.get('uploadId') ?? '');
+      if (this.partDelayMs > 0) await new Promise((r) => setTimeout(r, this.partDelayMs));
+      const hooked = this.partHook?.(n, rec);
+      if (hooked) return hooked;
+      if (!up || up.aborted) return s3Error(404, 'NoSuchUpload', 'The specified upload does not exist.');
+      if (Number(rec.headers['content-length']) !== rec.body.length) return s3Error(400, 'IncompleteBody', 'length');
+      const etag = `"etag-${n}-${rec.body.length}"`;
+      up.parts.set(n, { etag, size: rec.body.length });
+      return { status: 200, headers: { etag } };
+    }
+    if (rec.path === '/s3/object' && rec.method === 'PUT') {
+      this.objects.set(rec.query.get('key')!, { body: rec.body, contentType: String(rec.headers['content-type']) });
+      return { status: 200, headers: { etag: '"object-etag"' } };
+    }
+    if (rec.path === '/s3/object' && rec.method === 'GET') {
+      const obj = this.objects.get(rec.query.get('key')!);
+      if (!obj) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+      return { status: 200, headers: { 'content-type': obj.contentType }, text: obj.body.toString('latin1') };
+    }
+    if (rec.path === '/s3/form' && rec.method === 'POST') {
+      return { status: 204, headers: { etag: '"form-etag"' } };
+    }
+    return s3Error(400, 'InvalidRequest', 'unknown');
+  }
+}
+
+export function errorReply(status: number, code: string, message: string, headers?: Record<string, string>): Reply {
+  return { status, json: { error: { code, message, requestId: 'body-request-id' } }, ...(headers ? { headers } : {}) };
+}
+
+export function s3Error(status: number, code: string, message: string): Reply {
+  return {
+    status,
+    headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'S3REQ1' },
+    text: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>S3REQ1</RequestId></Error>`,
+  };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res.statusCode = reply.status ?? 200;
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  if (reply.json !== undefined) {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(reply.json));
+  } else if (reply.text !== undefined) {
+    res.end(Buffer.from(reply.text, 'latin1'));
+  } else {
+    res.end();
+  }
+}
+
+export async function startFake(): Promise<FakeBroker> {
+  return new FakeBroker().start();
+}
