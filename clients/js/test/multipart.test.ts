@@ -7,7 +7,7 @@ const T = { timeout: 20_000 };
 const auth = { apiKey: 'sbk_test_secret' };
 const PART = 1000; // the fake broker accepts any part size; the real one wants 5 MiB or more
 
-function bytes(n: number): Uint8Array {
+function bytes(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (i * 31 + 7) & 0xff;
   return out;
@@ -71,6 +71,17 @@ describe('multipart uploads', T, () => {
     assert.equal(progress[0], 0);
     assert.equal(progress.at(-1), file.length);
     assert.equal(result.state.parts.length, 12);
+  });
+
+  test('a Blob is sliced into parts the same way', T, async () => {
+    reset();
+    const source = bytes(PART * 2 + 1);
+    const client = createBrokerClient({ url: fake.url, auth });
+    const result = await client.uploadMultipart(new Blob([source]), { key: 'blob.bin', contentType: 'application/octet-stream', partSize: PART });
+    assert.equal(result.etag, '"final-etag"');
+    const got = fake.partPuts().sort((a, b) => Number(a.query.get('partNumber')) - Number(b.query.get('partNumber')));
+    assert.deepEqual(new Uint8Array(Buffer.concat(got.map((p) => p.body))), source);
+    assert.deepEqual(got.map((p) => p.headers['content-length']), [String(PART), String(PART), '1']);
   });
 
   test('an AbortSignal stops an in-flight upload: no further part is sent, and the upload is aborted', T, async () => {
