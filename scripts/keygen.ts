@@ -8,10 +8,10 @@
  * Exit codes: 0 done (or --help), 1 the config check failed, 2 usage error.
  */
 import { generateApiKey } from '../src/auth/apiKey.js';
+import { NAME } from '../src/rules/identifiers.js';
 import { runCli, UsageError, type CliSpec } from './lib/cli.js';
 
 /** Partner and client names: the config schema's rule. */
-const NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /**
  * Indentation of an `apiKeys` list item in config/broker.example.yaml (partners → partner →

@@ -15,11 +15,11 @@ import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } fro
 import { join, relative, resolve } from 'node:path';
 import { loadConfigFile } from '../src/config/load.js';
 import { ROLE_ARN } from '../src/config/schema.js';
+import { NAME } from '../src/rules/identifiers.js';
 import { CORS_RULE_ID, LIFECYCLE_RULE_ID_PREFIX, partnerSetup, rolePrefixes, type PartnerSetup } from '../src/rules/partnerSetup.js';
 import { runCli, UsageError, type CliSpec } from './lib/cli.js';
 
 const PLACEHOLDER_ROLE_ARN = 'arn:aws:iam::<BROKER_ACCOUNT_ID>:role/sts-broker-<stage>-<region>-lambdaRole';
-const PARTNER = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 const SPEC: CliSpec = {
   name: 'partner-policy',
@@ -183,7 +183,7 @@ function writePrivate(path: string, text: string): void {
 process.exitCode = await runCli(SPEC, process.argv.slice(2), ({ values, positionals }) => {
   if (positionals.length !== 1) throw new UsageError(`name exactly one partner (got ${positionals.length} arguments)`);
   const partnerId = positionals[0]!;
-  if (!PARTNER.test(partnerId)) throw new UsageError(`invalid partner name ${JSON.stringify(partnerId)}: 1–32 of [a-z0-9-], starting with a letter or digit`);
+  if (!NAME.test(partnerId)) throw new UsageError(`invalid partner name ${JSON.stringify(partnerId)}: 1–32 of [a-z0-9-], starting with a letter or digit`);
   const explicitArn = values['broker-role-arn'] as string | undefined;
   if (explicitArn !== undefined && !ROLE_ARN.test(explicitArn)) {
     throw new UsageError(`--broker-role-arn must be an IAM role ARN like arn:aws:iam::123456789012:role/<name> (got ${JSON.stringify(explicitArn)})`);

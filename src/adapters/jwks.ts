@@ -6,7 +6,7 @@
 import { errors, type JWTVerifyGetKey } from 'jose';
 import { BrokerError, DeadlineExceededError, JwksUnavailableError } from '../domain/errors.js';
 import { endpointProblem } from '../rules/loopback.js';
-import { attemptTimeoutMs, currentDeadline } from '../ports/ports.js';
+import { attemptTimeoutMs, currentDeadline } from '../ports/deadline.js';
 
 export interface BoundedFetchOptions {
   maxBytes: number;

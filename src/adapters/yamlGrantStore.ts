@@ -1,55 +1,69 @@
-/** The embedded GrantStore: an in-memory index over the validated YAML config. */
-import { configHash } from '../config/load.js';
-import type { ApiKeyEntry, BrokerConfig, ClientConfig, PartnerConfig } from '../config/schema.js';
+/**
+ * The GrantStore over the bundled YAML config: an in-memory index built once at cold start from
+ * the validated config (config/load.ts has already run the whole-store invariants), answering each
+ * capability with one map lookup, as a database keyed the same way would.
+ */
+import { configHash, partnersOf } from '../config/load.js';
+import type { BrokerConfig } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
+import type { ApiKey, Client, Partner } from '../domain/model.js';
 import type { GrantStore } from '../ports/ports.js';
 
-type ApiKeyOwner = { partnerId: string; clientId: string; entry: ApiKeyEntry };
-type JwtClient = { partnerId: string; clientId: string; client: ClientConfig };
+type ApiKeyOwner = { partnerId: string; clientId: string; key: ApiKey };
+type JwtClient = { partnerId: string; clientId: string; client: Client };
 
-/** GrantStore over a BrokerConfig: API keys indexed by id, JWT clients by exact issuer. */
-export class ConfigGrantStore implements GrantStore {
-  readonly configHash: string;
+/** GrantStore over a BrokerConfig: API keys indexed by id, JWT clients by exact issuer, origins in one set. */
+export class YamlGrantStore implements GrantStore {
+  readonly #version: string;
   // Maps, not the config's plain objects: a partner or key id named "constructor" must not reach
   // Object.prototype.
-  readonly #partners: ReadonlyMap<string, PartnerConfig>;
+  readonly #partners: ReadonlyMap<string, Partner>;
   readonly #apiKeys = new Map<string, ApiKeyOwner>();
   readonly #jwtClients = new Map<string, JwtClient[]>();
+  readonly #origins = new Set<string>();
 
   constructor(config: BrokerConfig) {
-    this.configHash = configHash(config);
-    this.#partners = new Map(Object.entries(config.partners));
+    this.#version = configHash(config);
+    this.#partners = partnersOf(config);
     for (const [partnerId, partner] of this.#partners) {
       for (const [clientId, client] of Object.entries(partner.clients)) this.#index(partnerId, clientId, client);
     }
   }
 
-  #index(partnerId: string, clientId: string, client: ClientConfig): void {
-    for (const entry of client.apiKeys ?? []) {
-      // parseConfig refuses duplicates already; a store built from an unchecked object must too,
+  #index(partnerId: string, clientId: string, client: Client): void {
+    for (const key of client.apiKeys ?? []) {
+      // The loader refuses duplicates already; a store built from an unchecked object must too,
       // or one key id would silently pick one of two clients.
-      if (this.#apiKeys.has(entry.id)) throw new ConfigError(`duplicate API key id "${entry.id}"`);
-      this.#apiKeys.set(entry.id, { partnerId, clientId, entry });
+      if (this.#apiKeys.has(key.id)) throw new ConfigError(`duplicate API key id "${key.id}"`);
+      this.#apiKeys.set(key.id, { partnerId, clientId, key });
     }
     if (client.jwt) {
       const list = this.#jwtClients.get(client.jwt.issuer) ?? [];
       list.push({ partnerId, clientId, client });
       this.#jwtClients.set(client.jwt.issuer, list);
     }
+    for (const origin of client.cors.origins) this.#origins.add(origin);
   }
 
-  /** The API-key entry with this id and its owner, or undefined. */
-  findApiKey(id: string): ApiKeyOwner | undefined {
+  async findApiKey(id: string): Promise<ApiKeyOwner | undefined> {
     return this.#apiKeys.get(id);
   }
 
-  /** JWT clients whose configured issuer equals `issuer` exactly (a fresh array). */
-  findJwtClients(issuer: string): JwtClient[] {
+  /** A fresh array: a caller that changes it changes nothing here. */
+  async findJwtClients(issuer: string): Promise<JwtClient[]> {
     return [...(this.#jwtClients.get(issuer) ?? [])];
   }
 
-  /** The partner's config, or undefined. */
-  partner(partnerId: string): PartnerConfig | undefined {
+  async partner(partnerId: string): Promise<Partner | undefined> {
     return this.#partners.get(partnerId);
+  }
+
+  async isOriginAllowed(origin: string): Promise<boolean> {
+    return this.#origins.has(origin);
+  }
+
+  /** The config hash: equal configs, equal versions. */
+  async version(): Promise<string> {
+    return this.#version;
   }
 }

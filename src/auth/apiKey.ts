@@ -6,16 +6,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { UnauthenticatedError } from '../domain/errors.js';
 import type { GrantStore } from '../ports/ports.js';
+import { API_KEY_ID, API_KEY_ID_CHARS, BASE32_ALPHABET } from '../rules/identifiers.js';
 
 export const API_KEY_PREFIX = 'sbk_';
 /** Lookup ids: the same rule as the config schema's `apiKeys[].id`. */
-export const API_KEY_ID = /^[A-Za-z0-9]{1,32}$/;
+export { API_KEY_ID };
 /** 43 base64url chars carry 32 bytes; the upper bound only stops absurd inputs before hashing. */
-const API_KEY = /^sbk_([A-Za-z0-9]{1,32})_([A-Za-z0-9_-]{43,256})$/;
+const API_KEY = new RegExp(`^${API_KEY_PREFIX}(${API_KEY_ID_CHARS})_([A-Za-z0-9_-]{43,256})$`);
 const SECRET_BYTES = 32;
 const GENERATED_ID_LENGTH = 12;
-/** 32 symbols, so `byte & 31` picks one without modulo bias. */
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 /** Hashed when the id is unknown, so both failure paths do the same work. */
 const DUMMY_HASH = Buffer.alloc(32);
 
@@ -57,17 +56,17 @@ export function looksLikeApiKey(value: string): boolean {
  * Authenticates a presented API key against the store. Throws UnauthenticatedError; no message
  * ever contains the key or any part of its secret.
  */
-export function verifyApiKey(store: GrantStore, presented: string, now: Date): VerifiedApiKey {
+export async function verifyApiKey(store: Pick<GrantStore, 'findApiKey'>, presented: string, now: Date): Promise<VerifiedApiKey> {
   const id = parseKeyId(presented);
-  const found = store.findApiKey(id);
-  const expected = found ? Buffer.from(found.entry.sha256, 'hex') : DUMMY_HASH;
+  const found = await store.findApiKey(id);
+  const expected = found ? Buffer.from(found.key.sha256, 'hex') : DUMMY_HASH;
   const actual = createHash('sha256').update(presented, 'utf8').digest();
   // timingSafeEqual throws on unequal lengths; a malformed stored hash is simply a mismatch.
   const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
   if (!found || !matches) throw new UnauthenticatedError(UNKNOWN_OR_INVALID);
   // Status is checked only after the secret matched, so only the key's owner learns it.
-  if (found.entry.disabled === true) throw new UnauthenticatedError('API key is disabled');
-  if (found.entry.expires !== undefined && found.entry.expires.getTime() <= now.getTime()) {
+  if (found.key.disabled === true) throw new UnauthenticatedError('API key is disabled');
+  if (found.key.expires !== undefined && found.key.expires.getTime() <= now.getTime()) {
     throw new UnauthenticatedError('API key expired');
   }
   return { partnerId: found.partnerId, clientId: found.clientId, keyId: id };
@@ -81,5 +80,5 @@ function parseKeyId(presented: string): string {
 }
 
 function randomId(): string {
-  return Array.from(randomBytes(GENERATED_ID_LENGTH), (b) => BASE32[b & 31]).join('');
+  return Array.from(randomBytes(GENERATED_ID_LENGTH), (b) => BASE32_ALPHABET[b & 31]).join('');
 }

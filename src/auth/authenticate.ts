@@ -6,14 +6,14 @@
  */
 import { UnauthenticatedError } from '../domain/errors.js';
 import { encodeSubject } from '../rules/subject.js';
-import type { Caller, GrantStore } from '../ports/ports.js';
+import type { Caller } from '../domain/model.js';
+import type { GrantStore, TokenVerifier } from '../ports/ports.js';
 import { looksLikeApiKey, verifyApiKey } from './apiKey.js';
-import type { JwtVerifier } from './jwt.js';
 
 export interface AuthenticateDeps {
-  store: GrantStore;
-  /** A JwtVerifier; only `verify` is used, so tests can pass a fake. */
-  jwt: Pick<JwtVerifier, 'verify'>;
+  store: Pick<GrantStore, 'findApiKey'>;
+  /** A JwtVerifier (./jwt.ts), or a fake. */
+  jwt: TokenVerifier;
   now: () => Date;
 }
 
@@ -34,7 +34,7 @@ export async function authenticate(
 ): Promise<Caller> {
   const credential = credentialFrom(headers, opts);
   if (credential.kind === 'api-key') {
-    const key = verifyApiKey(deps.store, credential.value, deps.now());
+    const key = await verifyApiKey(deps.store, credential.value, deps.now());
     // Key ids are already safe segments, so the subject stays readable in CloudTrail and logs.
     return { partnerId: key.partnerId, clientId: key.clientId, method: 'api-key', subject: key.keyId, subjectSegment: encodeSubject(key.keyId) };
   }

@@ -1,16 +1,14 @@
 /**
  * OIDC / JWT verification with jose (see docs/security.md, "JWTs"). The token's header and payload
  * are read untrusted only to pick the client by (issuer, audience) and to refuse hostile headers
- * (including a `typ` the client does not accept); only then are the client's keys fetched and the
+ * (including a `typ` the client does not accept); only then are the client's keys asked for and the
  * signature and claims verified.
  *
- * Where the keys are: the client's `jwksUri`, else OIDC discovery (./oidcDiscovery.ts): the
- * `jwks_uri` of the issuer's own `<issuer>/.well-known/openid-configuration`. Both fetches are
- * bounded the same way (./jwks.ts) and share the request's deadline.
+ * Verification only: the keys come through the JwtKeySource port. The production source
+ * (adapters/jwksKeySource.ts) fetches the client's `jwksUri`, else the `jwks_uri` of the issuer's
+ * OIDC discovery document, both bounded and under the request's deadline.
  */
 import {
-  createRemoteJWKSet,
-  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   errors,
@@ -19,36 +17,22 @@ import {
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
 } from 'jose';
-import type { ClientConfig, JwtClientConfig } from '../config/schema.js';
 import { BrokerError, UnauthenticatedError } from '../domain/errors.js';
-import type { GrantStore } from '../ports/ports.js';
-import { boundedFetch, checkedUrl, guardKeyResolver } from '../adapters/jwks.js';
-import { OidcDiscovery } from '../adapters/oidcDiscovery.js';
-
-export { boundedFetch } from '../adapters/jwks.js';
+import type { Client, JwtClientSettings } from '../domain/model.js';
+import type { GrantStore, JwtKeySource, TokenVerifier } from '../ports/ports.js';
 
 /** Far above any real ID/access token (typically 1–2 KiB); stops decoding and hashing huge input. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
-/** After a successful fetch, an unknown `kid` may trigger a refetch only this often. */
-const JWKS_COOLDOWN_MS = 30_000;
-/** Keys are refetched at least this often, so a rotated-out key stops working. */
-const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 /** Header parameters that point at keys chosen by the token's author: never honoured. */
 const KEY_REFERENCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 /** Three base64url segments: a compact JWS (a JWE has five and is refused here). */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-export interface JwtVerifierOptions {
-  /** Total time allowed for one JWKS fetch, body included. */
-  jwksTimeoutMs: number;
-  /** The largest JWKS body accepted; the download is aborted past it. */
-  jwksMaxBytes: number;
+export interface JwtVerificationOptions {
   /** Skew tolerated on `exp`, `nbf` and `iat`. */
   clockToleranceSeconds: number;
-  /** Allow `http:` JWKS URIs and issuers (discovery) on loopback hosts: local development only. */
-  allowInsecureLoopbackHttp: boolean;
-  /** Injected for tests; the global fetch otherwise. */
-  fetch?: typeof fetch;
+  /** Where each client's verification keys come from. */
+  keys: JwtKeySource;
   /** Injected for tests; the wall clock otherwise. */
   now?: () => Date;
 }
@@ -63,43 +47,32 @@ export interface VerifiedJwt {
 interface JwtClientMatch {
   partnerId: string;
   clientId: string;
-  jwt: JwtClientConfig;
+  jwt: JwtClientSettings;
 }
 
-/** Verifies bearer JWTs against the clients in a GrantStore; caches one JWKS per URI. */
-export class JwtVerifier {
-  private readonly jwksByUri = new Map<string, JWTVerifyGetKey>();
-  private readonly discovery: OidcDiscovery;
-
+/** Verifies bearer JWTs against the clients in a GrantStore. */
+export class JwtVerifier implements TokenVerifier {
   constructor(
-    private readonly store: GrantStore,
-    private readonly options: JwtVerifierOptions,
-  ) {
-    this.discovery = new OidcDiscovery({
-      timeoutMs: options.jwksTimeoutMs,
-      maxBytes: options.jwksMaxBytes,
-      allowInsecureLoopbackHttp: options.allowInsecureLoopbackHttp,
-      cacheMaxAgeMs: JWKS_CACHE_MAX_AGE_MS,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
-  }
+    private readonly store: Pick<GrantStore, 'findJwtClients'>,
+    private readonly options: JwtVerificationOptions,
+  ) {}
 
   /** Verifies `token`; throws UnauthenticatedError (401) or JwksUnavailableError (503). */
   async verify(token: string): Promise<VerifiedJwt> {
     const { header, payload } = decodeUntrusted(token);
     refuseHostileHeader(header);
-    const match = selectClient(this.store, payload);
-    if (!match.jwt.algorithms.includes(header.alg as JwtClientConfig['algorithms'][number])) {
+    const match = await selectClient(this.store, payload);
+    if (!match.jwt.algorithms.includes(header.alg as JwtClientSettings['algorithms'][number])) {
       throw new UnauthenticatedError('token algorithm is not allowed for this client');
     }
     refuseWrongTyp(header, match.jwt);
-    const keys = await this.jwksFor(match.jwt);
+    const keys = await this.options.keys.keysFor(match.jwt);
     const verified = await this.verifySignatureAndClaims(token, keys, match.jwt);
     refuseFutureIat(verified, this.nowSeconds(), this.options.clockToleranceSeconds);
     return { partnerId: match.partnerId, clientId: match.clientId, subject: subjectOf(verified, match.jwt.subjectClaim) };
   }
 
-  private async verifySignatureAndClaims(token: string, keys: JWTVerifyGetKey, jwt: JwtClientConfig): Promise<JWTPayload> {
+  private async verifySignatureAndClaims(token: string, keys: JWTVerifyGetKey, jwt: JwtClientSettings): Promise<JWTPayload> {
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: jwt.issuer,
@@ -122,28 +95,6 @@ export class JwtVerifier {
 
   private nowSeconds(): number {
     return Math.floor((this.options.now ? this.options.now() : new Date()).getTime() / 1000);
-  }
-
-  /** The client's key resolver, created once per URI so its cache and cooldown are shared. */
-  private async jwksFor(jwt: JwtClientConfig): Promise<JWTVerifyGetKey> {
-    const url = jwt.jwksUri === undefined
-      ? await this.discovery.jwksUri(jwt.issuer)
-      : checkedUrl(jwt.jwksUri, 'JWKS URI', this.options.allowInsecureLoopbackHttp);
-    const cached = this.jwksByUri.get(url.href);
-    if (cached) return cached;
-    const remote = createRemoteJWKSet(url, {
-      timeoutDuration: this.options.jwksTimeoutMs,
-      cooldownDuration: JWKS_COOLDOWN_MS,
-      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-      [customFetch]: boundedFetch({
-        maxBytes: this.options.jwksMaxBytes,
-        timeoutMs: this.options.jwksTimeoutMs,
-        fetch: this.options.fetch ?? fetch,
-      }),
-    });
-    const resolver = guardKeyResolver(remote);
-    this.jwksByUri.set(url.href, resolver);
-    return resolver;
   }
 }
 
@@ -177,12 +128,12 @@ function refuseHostileHeader(header: ProtectedHeaderParameters & { alg: string }
  * The one client that accepts this token's (iss, aud). A client with a specific audience wins over
  * one that opted out of the audience check; more than one candidate is refused, never guessed.
  */
-function selectClient(store: GrantStore, payload: JWTPayload): JwtClientMatch {
+async function selectClient(store: Pick<GrantStore, 'findJwtClients'>, payload: JWTPayload): Promise<JwtClientMatch> {
   const noClient = new UnauthenticatedError('no client accepts this issuer and audience');
   if (typeof payload.iss !== 'string' || payload.iss === '') throw noClient;
   const tokenAudiences = audiencesOf(payload.aud);
-  const candidates = store.findJwtClients(payload.iss)
-    .filter((c): c is { partnerId: string; clientId: string; client: ClientConfig & { jwt: JwtClientConfig } } => c.client.jwt !== undefined)
+  const candidates = (await store.findJwtClients(payload.iss))
+    .filter((c): c is { partnerId: string; clientId: string; client: Client & { jwt: JwtClientSettings } } => c.client.jwt !== undefined)
     .map((c) => ({ partnerId: c.partnerId, clientId: c.clientId, jwt: c.client.jwt }))
     .filter((c) => c.jwt.issuer === payload.iss);
   const specific = candidates.filter((c) => c.jwt.audience !== null && audiencesOf(c.jwt.audience).some((a) => tokenAudiences.includes(a)));
@@ -202,7 +153,7 @@ function audiencesOf(aud: unknown): string[] {
  * `jwt.requireTyp`: the JOSE `typ` header must name that type. Compared as RFC 8725 (3.11) and
  * RFC 9068 (2.1) say: case-insensitively, with or without the `application/` prefix.
  */
-function refuseWrongTyp(header: ProtectedHeaderParameters, jwt: JwtClientConfig): void {
+function refuseWrongTyp(header: ProtectedHeaderParameters, jwt: JwtClientSettings): void {
   if (jwt.requireTyp === undefined) return;
   if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(jwt.requireTyp)) {
     throw new UnauthenticatedError(`token type (JOSE typ header) must be "${jwt.requireTyp}"`);
@@ -232,7 +183,7 @@ function subjectOf(payload: JWTPayload, claim: string): string {
 }
 
 /** Maps jose's verification errors to a 401 with a clear message; never echoes the token. */
-function toBrokerError(err: unknown, jwt: JwtClientConfig): Error {
+function toBrokerError(err: unknown, jwt: JwtClientSettings): Error {
   if (err instanceof BrokerError) return err;
   if (!(err instanceof errors.JOSEError)) return err instanceof Error ? err : new Error(String(err));
   // jose errors carry the decoded payload; keep only their name and code for logs.
@@ -240,7 +191,7 @@ function toBrokerError(err: unknown, jwt: JwtClientConfig): Error {
   return new UnauthenticatedError(messageFor(err, jwt), { cause });
 }
 
-function messageFor(err: errors.JOSEError, jwt: JwtClientConfig): string {
+function messageFor(err: errors.JOSEError, jwt: JwtClientSettings): string {
   if (err instanceof errors.JWTExpired) {
     return err.claim === 'exp' ? 'token expired' : `token too old: issued more than ${jwt.maxTokenAgeSeconds} s ago (maxTokenAgeSeconds)`;
   }
@@ -255,7 +206,7 @@ function messageFor(err: errors.JOSEError, jwt: JwtClientConfig): string {
 }
 
 /** `claim` is one of the names jose checks (iss, aud, nbf, …): safe to name in a message. */
-function claimMessage(err: errors.JWTClaimValidationFailed, jwt: JwtClientConfig): string {
+function claimMessage(err: errors.JWTClaimValidationFailed, jwt: JwtClientSettings): string {
   if (err.claim === 'iat' && err.reason === 'missing') return 'token has no "iat" claim, which this client requires (maxTokenAgeSeconds)';
   if (err.reason === 'missing') return `token is missing the required "${err.claim}" claim`;
   if (err.claim === 'iat' && err.reason === 'check_failed') return 'token issued in the future (iat)';

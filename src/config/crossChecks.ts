@@ -1,30 +1,21 @@
 /**
  * Config rules that span fields or need more than one value's worth of context, run after the
- * zod schema has accepted the shape. Each finding names a dotted path so the broker can refuse
+ * zod schema has accepted the shape: the whole-store invariants any grant store must keep
+ * (rules/storeInvariants.ts), then the rules of this file's YAML deployment (https endpoints, CORS
+ * origins, durations, the widest session policy). Each finding names a dotted path so the broker can refuse
  * to start with the bad field named (docs/security.md lists the rules).
  */
-import { MAX_OBJECT_KEY_BYTES } from '../rules/limits.js';
+import type { Client, JwtClientSettings, Partner } from '../domain/model.js';
+import type { ConfigFindings, ConfigIssue } from '../rules/issues.js';
+import { endpointProblem, isLoopbackHost } from '../rules/loopback.js';
 import { partitionOf } from '../rules/partition.js';
 import { buildSessionPolicy } from '../rules/sessionPolicy.js';
-import { pathRuleViolation, utf8Bytes } from '../rules/objectKey.js';
-import { endpointProblem, isLoopbackHost } from '../rules/loopback.js';
-import type { ConfigFindings, ConfigIssue } from '../rules/issues.js';
-import type { BrokerConfig, ClientConfig, JwtClientConfig, PartnerConfig } from './schema.js';
-import { subjectFolderFindings } from '../rules/subjectFolders.js';
+import { MAX_SUBJECT_SEGMENT, prefixIssues, storeInvariantFindings, SUB, type StoreClient } from '../rules/storeInvariants.js';
+import type { BrokerConfig } from './schema.js';
 
 export type { ConfigFindings, ConfigIssue } from '../rules/issues.js';
 
-const SUB = '${sub}';
-/** The longest segment `${sub}` can become (see grants/subject.ts). */
-const MAX_SUBJECT_SEGMENT = 64;
-
-interface ClientAt {
-  path: string;
-  partnerId: string;
-  clientId: string;
-  partner: PartnerConfig;
-  client: ClientConfig;
-}
+type ClientAt = StoreClient;
 
 /** Every client with its dotted path, in config order. */
 function clientsOf(config: BrokerConfig): ClientAt[] {
@@ -43,27 +34,23 @@ export function crossChecks(config: BrokerConfig): ConfigIssue[] {
 export function crossCheckFindings(config: BrokerConfig): ConfigFindings {
   const clients = clientsOf(config);
   const allow = config.allowInsecureLoopbackHttp;
-  // Folder ownership is only meaningful between prefixes that passed their own rules.
-  const folders = subjectFolderFindings(clients.filter((c) => prefixIssues(c).length === 0));
+  const store = storeInvariantFindings(clients);
   const issues = [
     ...Object.entries(config.partners).flatMap(([partnerId, partner]) => partnerEndpointIssues(`partners.${partnerId}`, partner, allow)),
-    ...duplicateApiKeys(clients),
-    ...overlappingJwtClients(clients),
-    ...clients.flatMap((c) => prefixIssues(c)),
-    ...folders.issues,
+    ...store.issues,
     ...clients.flatMap((c) => (c.client.jwt ? jwtUrlIssues(c, c.client.jwt, allow) : [])),
     ...clients.flatMap((c) => corsOriginIssues(c, allow)),
     ...clients.flatMap((c) => clientDurationIssues(c)),
     ...clients.flatMap((c) => widestPolicyIssues(c)),
   ];
-  return { issues, notices: folders.notices };
+  return { issues, notices: store.notices };
 }
 
 /**
  * STS answers carry a secret key and S3 carries the partner's data: both endpoints are https
  * (loopback http only for local development, with allowInsecureLoopbackHttp).
  */
-function partnerEndpointIssues(path: string, partner: PartnerConfig, allow: boolean): ConfigIssue[] {
+function partnerEndpointIssues(path: string, partner: Partner, allow: boolean): ConfigIssue[] {
   return (['stsEndpoint', 's3Endpoint'] as const).flatMap((field) => {
     const value = partner[field];
     const problem = value === undefined ? undefined : endpointProblem(value, allow);
@@ -121,76 +108,7 @@ function widestPolicyIssues(at: ClientAt): ConfigIssue[] {
   }
 }
 
-/** Key ids and hashes are global: a key must identify exactly one client. */
-function duplicateApiKeys(clients: ClientAt[]): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const seenIds = new Map<string, string>();
-  const seenHashes = new Map<string, string>();
-  for (const { path, client } of clients) {
-    (client.apiKeys ?? []).forEach((key, i) => {
-      const at = `${path}.apiKeys.${i}`;
-      const idOwner = seenIds.get(key.id);
-      if (idOwner) issues.push({ path: `${at}.id`, message: `duplicate API key id "${key.id}" (also ${idOwner})` });
-      else seenIds.set(key.id, at);
-      const hashOwner = seenHashes.get(key.sha256);
-      if (hashOwner) issues.push({ path: `${at}.sha256`, message: `duplicate API key hash (also ${hashOwner})` });
-      else seenHashes.set(key.sha256, at);
-    });
-  }
-  return issues;
-}
-
-/** `null` means "any audience", so it overlaps every other audience of the same issuer. */
-function audiencesOverlap(a: JwtClientConfig['audience'], b: JwtClientConfig['audience']): boolean {
-  if (a === null || b === null) return true;
-  const left = new Set(typeof a === 'string' ? [a] : a);
-  return (typeof b === 'string' ? [b] : b).some((aud) => left.has(aud));
-}
-
-/** A token must select one client before any JWKS fetch: (issuer, audience) pairs may not overlap. */
-function overlappingJwtClients(clients: ClientAt[]): ConfigIssue[] {
-  const jwtClients = clients.flatMap((c) => (c.client.jwt ? [{ ...c, jwt: c.client.jwt }] : []));
-  const issues: ConfigIssue[] = [];
-  jwtClients.forEach((later, i) => {
-    const earlier = jwtClients.slice(0, i).find((e) => e.jwt.issuer === later.jwt.issuer && audiencesOverlap(e.jwt.audience, later.jwt.audience));
-    if (earlier) {
-      issues.push({
-        path: `${later.path}.jwt.audience`,
-        message: `issuer "${later.jwt.issuer}" with an overlapping audience is also configured for ${earlier.path}: a token would match both clients`,
-      });
-    }
-  });
-  return issues;
-}
-
-/** `${sub}` placement, then the same character rules as object keys, then room left for keys. */
-function prefixIssues({ path, client }: Pick<ClientAt, 'path' | 'client'>): ConfigIssue[] {
-  const at = `${path}.prefix`;
-  const { prefix } = client;
-  const subCount = prefix.split(SUB).length - 1;
-  if (subCount > 0 && client.apiKeys) {
-    return [{ path: at, message: '${sub} is only for JWT clients: an API-key client has no per-user subject' }];
-  }
-  if (subCount > 1) return [{ path: at, message: '${sub} may appear at most once' }];
-  const segments = prefix.slice(0, -1).split('/');
-  if (subCount === 1 && !segments.includes(SUB)) {
-    return [{ path: at, message: '${sub} must be a whole path segment (…/${sub}/)' }];
-  }
-  if (/\p{Cs}/u.test(prefix)) return [{ path: at, message: 'must be well-formed Unicode (no lone surrogates)' }];
-  // Prefixes are matched byte for byte by S3 and IAM, while keys are NFC-normalised: a non-NFC
-  // prefix could never contain a key, so refuse it rather than normalise behind the author's back.
-  if (prefix.normalize('NFC') !== prefix) return [{ path: at, message: 'must be NFC-normalised Unicode' }];
-  // `${sub}` is checked above; stand a safe segment in for it so the key rules see a real path.
-  const problem = pathRuleViolation(prefix.slice(0, -1).replace(SUB, 'x'));
-  if (problem !== undefined) return [{ path: at, message: problem }];
-  const worstCase = utf8Bytes(prefix.replace(SUB, 'x'.repeat(MAX_SUBJECT_SEGMENT)));
-  if (worstCase >= MAX_OBJECT_KEY_BYTES) {
-    return [{ path: at, message: `is ${worstCase} bytes of UTF-8 (with \${sub} at its longest); it must leave room under the ${MAX_OBJECT_KEY_BYTES}-byte key limit` }];
-  }
-  return [];
-}
-
-function jwtUrlIssues({ path }: ClientAt, jwt: JwtClientConfig, allowInsecureLoopbackHttp: boolean): ConfigIssue[] {
+function jwtUrlIssues({ path }: ClientAt, jwt: JwtClientSettings, allowInsecureLoopbackHttp: boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const issuerProblem = endpointProblem(jwt.issuer, allowInsecureLoopbackHttp);
   if (issuerProblem) issues.push({ path: `${path}.jwt.issuer`, message: issuerProblem });

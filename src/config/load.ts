@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
-import { crossCheckFindings } from './crossChecks.js';
+import type { Partner } from '../domain/model.js';
 import type { ConfigIssue } from '../rules/issues.js';
+import { crossCheckFindings } from './crossChecks.js';
 import { configSchema, type BrokerConfig } from './schema.js';
 
 export type { ConfigIssue } from '../rules/issues.js';
@@ -63,6 +64,15 @@ export function loadConfigFileWithNotices(path: string): { config: BrokerConfig;
 /** Reads, parses and validates the config file at `path`. */
 export function loadConfigFile(path: string): BrokerConfig {
   return loadConfigFileWithNotices(path).config;
+}
+
+/**
+ * The config's partners as the model (domain/model.ts) in a Map, so an id such as "constructor"
+ * never resolves through Object.prototype. The schema's types are the model's field for field: the
+ * assignment below is the compile-time proof, and a schema change that breaks it fails the build.
+ */
+export function partnersOf(config: BrokerConfig): ReadonlyMap<string, Partner> {
+  return new Map(Object.entries(config.partners).map(([id, partner]): [string, Partner] => [id, partner]));
 }
 
 /** First 16 hex chars of the SHA-256 of the config's canonical JSON: equal configs, equal hashes. */

@@ -2,11 +2,13 @@
  * The broker's configuration schema (docs/architecture.md describes the config). Every object is
  * strict: an unknown key is an error that names the field, because a silently ignored typo in a
  * security config is a hole. Cross-field rules that zod cannot express per field live in
- * ./crossChecks.ts (https-only endpoints, CORS origins, ${sub} folders across clients in
- * ./subjectFolders.ts).
+ * ./crossChecks.ts (https-only endpoints, CORS origins) and, for the rules any grant store must
+ * keep (unique keys, one client per issuer and audience, ${sub} folders), ../rules/storeInvariants.ts.
  */
 import * as z from 'zod';
 import { ACTIONS } from '../domain/actions.js';
+import { JWT_ALGORITHMS } from '../domain/model.js';
+import { API_KEY_ID, IAM_SPECIAL, NAME, NAME_RULE } from '../rules/identifiers.js';
 import { MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS } from '../rules/limits.js';
 
 /** IAM role ARN; the account may be empty for the local gateway (`arn:aws:iam:::role/x`). */
@@ -16,13 +18,12 @@ const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** ExternalId: 2–1224 of `[\w+=,.@:/-]` (STS). */
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const IDENT = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 const endpointUrl = z.url({ protocol: /^https?$/ }).describe('absolute http(s) URL');
 
 const apiKeyEntry = z.strictObject({
   /** Lookup id: the `<id>` in `sbk_<id>_<secret>`. */
-  id: z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1–32 letters or digits'),
+  id: z.string().regex(API_KEY_ID, 'must be 1–32 letters or digits'),
   /** SHA-256 (hex) of the whole key string. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
   expires: z.coerce.date().optional(),
@@ -34,7 +35,7 @@ const jwtClient = z.strictObject({
   /** Explicit `null` opts out of the audience check (secure by default: omitted is an error). */
   audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1), z.null()]),
   jwksUri: z.string().optional(),
-  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1),
+  algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1),
   /** Which claim names the subject; `sub` unless the issuer says otherwise. */
   subjectClaim: z.string().min(1).default('sub'),
   /** Require this JOSE `typ` header (e.g. `at+jwt` for OAuth access tokens, RFC 9068); any when omitted. */
@@ -47,7 +48,7 @@ const prefix = z.string()
   .min(1)
   .refine((p) => p.endsWith('/'), 'must end with "/"')
   .refine((p) => !p.startsWith('/'), 'must not start with "/"')
-  .refine((p) => !/[*?]/.test(p.replaceAll('${sub}', '')) && !p.replaceAll('${sub}', '').includes('$'),
+  .refine((p) => !IAM_SPECIAL.test(p.replaceAll('${sub}', '')),
     'must not contain "*", "?" or "$" (IAM wildcards and variables); only the ${sub} template is allowed');
 
 const client = z.strictObject({
@@ -79,7 +80,7 @@ const client = z.strictObject({
    * one user base). Both clients must name each other. Without it two clients never share a
    * subject's folder: the config is refused (./subjectFolders.ts).
    */
-  sharesSubjectFoldersWith: z.array(z.string().regex(IDENT, 'client names are 1–32 of [a-z0-9-]')).optional(),
+  sharesSubjectFoldersWith: z.array(z.string().regex(NAME, `client names are ${NAME_RULE}`)).optional(),
   /** Per-client cap on credential lifetime; defaults to the partner's. */
   maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).optional(),
 }).refine((c) => (c.apiKeys === undefined) !== (c.jwt === undefined), {
@@ -94,7 +95,7 @@ const partner = z.strictObject({
   stsEndpoint: endpointUrl.optional(),
   s3Endpoint: endpointUrl.optional(),
   maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).default(900),
-  clients: z.record(z.string().regex(IDENT, 'client names are 1–32 of [a-z0-9-]'), client)
+  clients: z.record(z.string().regex(NAME, `client names are ${NAME_RULE}`), client)
     .refine((r) => Object.keys(r).length > 0, 'a partner needs at least one client'),
 });
 
@@ -105,7 +106,7 @@ export const configSchema = z.strictObject({
    * development only. Never http to any other host.
    */
   allowInsecureLoopbackHttp: z.boolean().default(false),
-  partners: z.record(z.string().regex(IDENT, 'partner names are 1–32 of [a-z0-9-]'), partner)
+  partners: z.record(z.string().regex(NAME, `partner names are ${NAME_RULE}`), partner)
     .refine((r) => Object.keys(r).length > 0, 'at least one partner is required'),
 });
 

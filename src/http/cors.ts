@@ -1,17 +1,22 @@
-import type { BrokerDeps } from '../usecases/deps.js';
-import type { Caller } from '../ports/ports.js';
+import type { Grant } from '../domain/model.js';
+import type { GrantStore } from '../ports/ports.js';
 
 /**
- * CORS is per client (see docs/security.md): once the caller is known, only its client's origins are echoed.
- * Before authentication (a 401, a preflight) the union of all clients' origins applies, so a
- * browser can still read why it was refused. @middy/http-cors takes one static origin list, hence
- * this small function.
+ * CORS is per client (see docs/security.md): once the caller is known, only its client's origins
+ * are echoed, read from the grant the request already resolved. Before authentication (a 401, a
+ * preflight) any client's origin applies (GrantStore.isOriginAllowed), so a browser can still read
+ * why it was refused. A caller whose grant could not be resolved gets no origin. @middy/http-cors
+ * takes one static origin list, hence this small function.
  */
-export function corsHeaders(origin: string | undefined, deps: Pick<BrokerDeps, 'store' | 'corsOrigins'>, caller?: Caller): Record<string, string> {
+export async function corsHeaders(
+  origin: string | undefined,
+  store: Pick<GrantStore, 'isOriginAllowed'>,
+  who: { authenticated: false } | { authenticated: true; grant: Grant | undefined },
+): Promise<Record<string, string>> {
   if (!origin) return {};
-  const allowed = caller
-    ? deps.store.partner(caller.partnerId)?.clients[caller.clientId]?.cors.origins.includes(origin) ?? false
-    : deps.corsOrigins.has(origin);
+  const allowed = who.authenticated
+    ? who.grant?.client.cors.origins.includes(origin) ?? false
+    : await store.isOriginAllowed(origin);
   if (!allowed) return { vary: 'Origin' };
   return {
     'access-control-allow-origin': origin,

@@ -4,7 +4,7 @@
  * the route's pure `handle`. Routes never build HTTP responses or error bodies themselves.
  *
  * Every invocation runs under a deadline taken from the Lambda context (remaining time less
- * DEADLINE_MARGIN_MS): the upstream calls of the request share it (see Deadline in ../ports.ts), so
+ * DEADLINE_MARGIN_MS): the upstream calls of the request share it (see ../ports/deadline.ts), so
  * a slow identity provider, STS or S3 ends in an honest 504 rather than Lambda's own timeout.
  */
 import middy from '@middy/core';
@@ -13,11 +13,13 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { authenticate } from '../auth/authenticate.js';
 import type { BrokerDeps } from '../usecases/deps.js';
 import { InvalidRequestError, TooLargeError, type BrokerError } from '../domain/errors.js';
-import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Caller, type Deadline } from '../ports/ports.js';
+import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Deadline } from '../ports/deadline.js';
+import type { Caller, Grant } from '../domain/model.js';
+import { resolveGrant } from '../usecases/resolveGrant.js';
 import { corsHeaders } from './cors.js';
 import { describeZodError, toBrokerError } from './errorMapping.js';
 import { jsonBody } from './jsonBody.js';
-import { requestIdOf } from '../observability/logger.js';
+import { requestIdOf } from './requestId.js';
 import { errorResponse, jsonResponse, type HttpResponse } from './responses.js';
 import type { Route } from './route.js';
 
@@ -28,7 +30,7 @@ type Event = APIGatewayProxyEventV2;
 type Request = middy.Request<Event, HttpResponse>;
 
 /** Per-invocation state, keyed by the event object (several invocations may share a process). */
-interface InvocationState { requestId: string; caller?: Caller }
+interface InvocationState { requestId: string; caller?: Caller; grant?: Grant }
 const invocations = new WeakMap<Event, InvocationState>();
 const stateOf = (event: Event): InvocationState => {
   let state = invocations.get(event);
@@ -52,7 +54,7 @@ export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerD
     const deps = getDeps();
     const result = route.auth === 'none'
       ? await route.handle(input, { deps, requestId: state.requestId })
-      : await route.handle(input, { deps, requestId: state.requestId, caller: requireCaller(state) });
+      : await route.handle(input, { deps, requestId: state.requestId, ...requireCaller(state) });
     return jsonResponse(200, result, { noStore: route.noStore });
   });
   return (event, context) => runWithDeadline(deadlineOf(context), () => handler(event, context as Context));
@@ -69,33 +71,34 @@ export function deadlineOf(context: Pick<Context, 'getRemainingTimeInMillis'> | 
   return deadlineIn(remaining - DEADLINE_MARGIN_MS);
 }
 
-function requireCaller(state: InvocationState): Caller {
-  if (!state.caller) throw new TypeError('authenticated route reached without a caller');
-  return state.caller;
+function requireCaller(state: InvocationState): { caller: Caller; grant: Grant } {
+  if (!state.caller || !state.grant) throw new TypeError('authenticated route reached without a caller and grant');
+  return { caller: state.caller, grant: state.grant };
 }
 
 /** Outermost: assigns the request id, maps every error to the one error shape, adds common headers. */
 function responseEnvelope(getDeps: () => BrokerDeps): middy.MiddlewareObj<Event, HttpResponse> {
-  const finish = (request: Request, response: HttpResponse): HttpResponse => {
+  const finish = async (request: Request, response: HttpResponse): Promise<HttpResponse> => {
     const state = stateOf(request.event);
     const deps = getDeps();
+    const who = state.caller ? { authenticated: true as const, grant: state.grant } : { authenticated: false as const };
     Object.assign(response.headers, {
       'x-request-id': state.requestId,
       'x-content-type-options': 'nosniff',
-      ...corsHeaders(request.event.headers?.['origin'], deps, state.caller),
+      ...await corsHeaders(request.event.headers?.['origin'], deps.store, who),
     });
     return response;
   };
   return {
     before: (request) => { stateOf(request.event); },
-    after: (request) => {
-      if (request.response) request.response = finish(request, request.response);
+    after: async (request) => {
+      if (request.response) request.response = await finish(request, request.response);
     },
-    onError: (request) => {
+    onError: async (request) => {
       const state = stateOf(request.event);
       const err = toBrokerError(request.error);
       logFailure(getDeps(), state, err);
-      request.response = finish(request, errorResponse(err, state.requestId));
+      request.response = await finish(request, errorResponse(err, state.requestId));
     },
   };
 }
@@ -122,11 +125,14 @@ function authentication<Input>(route: Route<Input>, getDeps: () => BrokerDeps): 
       if (route.auth === 'none') return;
       const deps = getDeps();
       const headers = request.event.headers ?? {};
-      stateOf(request.event).caller = await authenticate(
+      const state = stateOf(request.event);
+      state.caller = await authenticate(
         headers,
         { store: deps.store, jwt: deps.jwt, now: () => new Date(deps.clock()) },
         { allowBareAuthorizationApiKey: route.auth === 'container' },
       );
+      // Once, here: the use case and the CORS headers of whatever answer follows both use it.
+      state.grant = await resolveGrant(deps.store, state.caller);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { BrokerDeps } from '../usecases/deps.js';
-import type { Caller } from '../ports/ports.js';
+import type { Caller, Grant } from '../domain/model.js';
 
 interface RouteBase<Input> {
   /** OpenAPI operationId. */
@@ -36,7 +36,8 @@ export interface AuthenticatedRoute<Input> extends RouteBase<Input> {
   auth: 'caller' | 'container';
   /** Always: an authenticated answer is about one caller (see RouteBase.noStore). */
   noStore: true;
-  handle(input: Input, ctx: RouteContext & { caller: Caller }): Promise<unknown>;
+  /** One use-case call, then the response's shape: `grant` is the caller's, resolved once per request. */
+  handle(input: Input, ctx: RouteContext & { caller: Caller; grant: Grant }): Promise<unknown>;
 }
 
 export interface PublicRoute<Input> extends RouteBase<Input> {

@@ -43,9 +43,9 @@ export const credentialsRoute: AuthenticatedRoute<z.infer<typeof credentialsInpu
   output: credentialsOutput,
   noStore: true,
   errors: VEND_ERRORS,
-  async handle(input, { deps, caller, requestId }) {
-    const vended = await vendCredentials(deps, caller, input, requestId);
-    const { credentials: c, grant, scope } = vended;
+  async handle(input, { deps, caller, grant, requestId }) {
+    const vended = await vendCredentials(deps, { caller, grant }, input, requestId);
+    const { credentials: c, scope } = vended;
     return {
       credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expiration: c.expiration.toISOString() },
       bucket: grant.partner.bucket,

@@ -22,8 +22,8 @@ export const credentialsContainerRoute: AuthenticatedRoute<z.infer<typeof proces
   output: containerOutput,
   noStore: true,
   errors: VEND_ERRORS,
-  async handle(input, { deps, caller, requestId }) {
-    const { credentials: c } = await vendCredentials(deps, caller, input, requestId);
+  async handle(input, { deps, caller, grant, requestId }) {
+    const { credentials: c } = await vendCredentials(deps, { caller, grant }, input, requestId);
     return { AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration.toISOString() };
   },
 };

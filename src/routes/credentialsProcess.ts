@@ -36,8 +36,8 @@ export const credentialsProcessRoute: AuthenticatedRoute<z.infer<typeof processQ
   output: credentialProcessOutput,
   noStore: true,
   errors: VEND_ERRORS,
-  async handle(input, { deps, caller, requestId }) {
-    const { credentials: c } = await vendCredentials(deps, caller, input, requestId);
+  async handle(input, { deps, caller, grant, requestId }) {
+    const { credentials: c } = await vendCredentials(deps, { caller, grant }, input, requestId);
     return { Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration.toISOString() };
   },
 };

@@ -1,9 +1,5 @@
 import * as z from 'zod';
-import { auditIssuance } from '../usecases/audit.js';
-import { attachmentDisposition } from '../rules/contentDisposition.js';
-import { presignSigning } from '../usecases/session.js';
-import { resolveGrant } from '../usecases/resolveGrant.js';
-import { scopeForObject } from '../rules/scope.js';
+import { presignDownload } from '../usecases/presignDownload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { expiresIn, isoDate, relativeKey } from './schemas.js';
 
@@ -27,16 +23,8 @@ export const downloadsRoute: AuthenticatedRoute<z.infer<typeof downloadInput>> =
   input: downloadInput,
   output: downloadOutput,
   noStore: true,
-  async handle(input, { deps, caller, requestId }) {
-    const grant = resolveGrant(deps.store, caller);
-    const scope = scopeForObject(grant, { action: 'read', relativeKey: input.key });
-    const key = scope.objectKey!;
-    const { base, expiresAt, sessionName, accessKeyId } = await presignSigning(deps, caller, grant, { action: 'read', key, expiresIn: input.expiresIn });
-    const { url } = await deps.presigner.presignGet({
-      ...base,
-      contentDisposition: attachmentDisposition(input.filename ?? key.split('/').pop() ?? 'download'),
-    });
-    auditIssuance(deps.logger, { requestId, caller, action: 'download', scope, sessionName, accessKeyId, expiresAt, cachedSession: true });
+  async handle(input, { deps, caller, grant, requestId }) {
+    const { url, key, expiresAt } = await presignDownload(deps, { caller, grant }, input, requestId);
     return { url, key, expiresAt: expiresAt.toISOString() };
   },
 };

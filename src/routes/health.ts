@@ -12,6 +12,6 @@ export const healthRoute: PublicRoute<Record<string, never>> = {
   output: z.object({ status: z.literal('ok'), version: z.string(), configHash: z.string() }),
   noStore: false,
   async handle(_input, { deps }) {
-    return { status: 'ok', version: deps.settings.BROKER_VERSION, configHash: deps.store.configHash };
+    return { status: 'ok', version: deps.settings.BROKER_VERSION, configHash: await deps.store.version() };
   },
 };

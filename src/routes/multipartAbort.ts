@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { auditIssuance } from '../usecases/audit.js';
-import { multipartCall, multipartScope } from '../usecases/multipartSession.js';
+import { abortMultipartUpload } from '../usecases/abortMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
 
@@ -24,13 +23,8 @@ export const multipartAbortRoute: AuthenticatedRoute<z.infer<typeof multipartAbo
     '404': 'No such multipart upload for this key (upload_not_found)',
     ...S3_CALL_ERRORS,
   },
-  async handle(input, { deps, caller, requestId }) {
-    const { grant, scope, key } = multipartScope(deps, caller, input.key);
-    const { call, sessionName, accessKeyId, expiresAt } = await multipartCall(deps, caller, grant, key);
-    await deps.multipart.abort({ ...call, uploadId: input.uploadId });
-    auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:abort', scope, sessionName, accessKeyId, expiresAt, cachedSession: true, details: { uploadId: input.uploadId },
-    });
+  async handle(input, { deps, caller, grant, requestId }) {
+    await abortMultipartUpload(deps, { caller, grant }, input, requestId);
     return { aborted: true as const };
   },
 };

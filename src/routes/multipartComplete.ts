@@ -1,8 +1,6 @@
 import * as z from 'zod';
 import { MAX_MULTIPART_PARTS } from '../rules/limits.js';
-import { auditIssuance } from '../usecases/audit.js';
-import { checkCompletionList, checkUploadedParts, planForGrant } from '../rules/multipartPlan.js';
-import { multipartCall, multipartScope } from '../usecases/multipartSession.js';
+import { completeMultipartUpload } from '../usecases/completeMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { multipartContentLength, partNumber, partSize, relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
 
@@ -43,22 +41,7 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
     '404': 'No such multipart upload for this key (upload_not_found)',
     ...S3_CALL_ERRORS,
   },
-  async handle(input, { deps, caller, requestId }) {
-    const { grant, scope, key } = multipartScope(deps, caller, input.key);
-    const plan = planForGrant(grant, input);
-    checkCompletionList(plan, input.parts);
-    const { call, sessionName, accessKeyId, expiresAt } = await multipartCall(deps, caller, grant, key);
-    const uploaded = await deps.multipart.listParts({ ...call, uploadId: input.uploadId });
-    checkUploadedParts(plan, input.parts, uploaded);
-    // S3's own ETags, now known equal to the client's: if a part were replaced after ListParts, its
-    // ETag would change and S3 would refuse the completion (InvalidPart), so the check cannot be raced.
-    const { etag } = await deps.multipart.complete({
-      ...call, uploadId: input.uploadId, parts: uploaded.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-    });
-    auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:complete', scope, sessionName, accessKeyId, expiresAt, cachedSession: true,
-      details: { uploadId: input.uploadId, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
-    });
-    return { key, etag };
+  async handle(input, { deps, caller, grant, requestId }) {
+    return completeMultipartUpload(deps, { caller, grant }, input, requestId);
   },
 };

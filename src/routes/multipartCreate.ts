@@ -1,8 +1,5 @@
 import * as z from 'zod';
-import { auditIssuance } from '../usecases/audit.js';
-import { planForGrant } from '../rules/multipartPlan.js';
-import { multipartCall, multipartScope } from '../usecases/multipartSession.js';
-import { assertContentTypeAllowed } from '../rules/uploadRules.js';
+import { createMultipartUpload } from '../usecases/createMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { contentType, multipartContentLength, partSize, relativeKey, S3_CALL_ERRORS } from './schemas.js';
 
@@ -35,16 +32,7 @@ export const multipartCreateRoute: AuthenticatedRoute<z.infer<typeof multipartCr
   output: multipartCreateOutput,
   noStore: true,
   errors: S3_CALL_ERRORS,
-  async handle(input, { deps, caller, requestId }) {
-    const { grant, scope, key } = multipartScope(deps, caller, input.key);
-    const type = assertContentTypeAllowed(grant, input.contentType);
-    const plan = planForGrant(grant, input);
-    const { call, sessionName, accessKeyId, expiresAt } = await multipartCall(deps, caller, grant, key);
-    const { uploadId } = await deps.multipart.create({ ...call, contentType: type });
-    auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:create', scope, sessionName, accessKeyId, expiresAt, cachedSession: true,
-      details: { uploadId, contentType: type, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
-    });
-    return { uploadId, key, partSize: plan.partSize, partCount: plan.partCount };
+  async handle(input, { deps, caller, grant, requestId }) {
+    return createMultipartUpload(deps, { caller, grant }, input, requestId);
   },
 };

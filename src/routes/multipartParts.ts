@@ -1,8 +1,6 @@
 import * as z from 'zod';
-import { auditIssuance } from '../usecases/audit.js';
-import { checkPartNumbers, MAX_PART_URLS_PER_CALL, partLength, planForGrant } from '../rules/multipartPlan.js';
-import { multipartScope } from '../usecases/multipartSession.js';
-import { presignSigning } from '../usecases/session.js';
+import { MAX_PART_URLS_PER_CALL } from '../rules/multipartPlan.js';
+import { signUploadParts } from '../usecases/signUploadParts.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { expiresIn, isoDate, multipartContentLength, partNumber, partSize, relativeKey, uploadId } from './schemas.js';
 
@@ -39,19 +37,8 @@ export const multipartPartsRoute: AuthenticatedRoute<z.infer<typeof multipartPar
   input: multipartPartsInput,
   output: multipartPartsOutput,
   noStore: true,
-  async handle(input, { deps, caller, requestId }) {
-    const { grant, scope, key } = multipartScope(deps, caller, input.key);
-    const plan = planForGrant(grant, input);
-    checkPartNumbers(plan, input.partNumbers);
-    const { base, expiresAt, sessionName, accessKeyId } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
-    const parts = await Promise.all(input.partNumbers.map(async (n) => {
-      const signed = await deps.presigner.presignUploadPart({ ...base, uploadId: input.uploadId, partNumber: n, contentLength: partLength(plan, n) });
-      return { partNumber: n, url: signed.url, headers: signed.headers, expiresAt: expiresAt.toISOString() };
-    }));
-    auditIssuance(deps.logger, {
-      requestId, caller, action: 'multipart:parts', scope, sessionName, accessKeyId, expiresAt, cachedSession: true,
-      details: { uploadId: input.uploadId, partNumbers: input.partNumbers, contentLength: plan.contentLength, partSize: plan.partSize },
-    });
-    return { parts };
+  async handle(input, { deps, caller, grant, requestId }) {
+    const parts = await signUploadParts(deps, { caller, grant }, input, requestId);
+    return { parts: parts.map((p) => ({ ...p, expiresAt: p.expiresAt.toISOString() })) };
   },
 };

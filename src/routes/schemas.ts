@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { ACTIONS } from '../domain/actions.js';
 import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PART_BYTES, MIN_PRESIGN_SECONDS } from '../rules/limits.js';
 
-/** A key relative to the grant's prefix; the full rules live in keys/objectKey.ts. */
+/** A key relative to the grant's prefix; the full rules live in rules/objectKey.ts. */
 export const relativeKey = z.string().min(1).max(1024).describe('object key relative to the grant prefix');
 export const expiresIn = z.number().int().min(MIN_PRESIGN_SECONDS).max(MAX_PRESIGN_SECONDS).default(300)
   .describe('requested URL lifetime in seconds; the response states the real one');

@@ -1,9 +1,5 @@
 import * as z from 'zod';
-import { auditIssuance } from '../usecases/audit.js';
-import { presignSigning } from '../usecases/session.js';
-import { assertContentTypeAllowed, assertUploadSize } from '../rules/uploadRules.js';
-import { resolveGrant } from '../usecases/resolveGrant.js';
-import { scopeForObject } from '../rules/scope.js';
+import { presignUpload } from '../usecases/presignUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { contentType, expiresIn, isoDate, relativeKey } from './schemas.js';
 
@@ -36,22 +32,8 @@ export const uploadsRoute: AuthenticatedRoute<z.infer<typeof uploadInput>> = {
   input: uploadInput,
   output: uploadOutput,
   noStore: true,
-  async handle(input, { deps, caller, requestId }) {
-    const grant = resolveGrant(deps.store, caller);
-    const scope = scopeForObject(grant, { action: 'write', relativeKey: input.key });
-    const key = scope.objectKey!;
-    const type = assertContentTypeAllowed(grant, input.contentType);
-    if (input.method === 'PUT') assertUploadSize(grant, input.contentLength);
-
-    const { base, expiresAt, sessionName, accessKeyId } = await presignSigning(deps, caller, grant, { action: 'write', key, expiresIn: input.expiresIn });
-    auditIssuance(deps.logger, { requestId, caller, action: `upload:${input.method}`, scope, sessionName, accessKeyId, expiresAt, cachedSession: true });
-
-    if (input.method === 'PUT') {
-      const signed = await deps.presigner.presignPut({ ...base, contentType: type, contentLength: input.contentLength });
-      return { method: 'PUT', url: signed.url, headers: signed.headers, key, expiresAt: expiresAt.toISOString() };
-    }
-    const maxBytes = grant.client.maxUploadBytes;
-    const signed = await deps.presigner.presignPost({ ...base, contentType: type, maxBytes });
-    return { method: 'POST', url: signed.url, fields: signed.fields, key, maxBytes, expiresAt: expiresAt.toISOString() };
+  async handle(input, { deps, caller, grant, requestId }) {
+    const upload = await presignUpload(deps, { caller, grant }, input, requestId);
+    return { ...upload, expiresAt: upload.expiresAt.toISOString() };
   },
 };

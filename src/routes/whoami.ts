@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { resolveGrant } from '../usecases/resolveGrant.js';
 import type { AuthenticatedRoute } from '../http/route.js';
 import { action } from './schemas.js';
 
@@ -32,8 +31,7 @@ export const whoamiRoute: AuthenticatedRoute<Record<string, never>> = {
   input: z.strictObject({}),
   output: whoamiOutput,
   noStore: true,
-  async handle(_input, { deps, caller }) {
-    const grant = resolveGrant(deps.store, caller);
+  async handle(_input, { caller, grant }) {
     return {
       partner: caller.partnerId,
       client: caller.clientId,

@@ -7,7 +7,7 @@
  */
 import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MIN_PART_BYTES } from './limits.js';
 import { InvalidRequestError, TooLargeError, UploadMismatchError } from '../domain/errors.js';
-import type { Grant, UploadedPart } from '../ports/ports.js';
+import type { Grant, UploadedPart } from '../domain/model.js';
 
 /** Part size when the client names none (unless the object needs larger parts to fit 10000). */
 export const DEFAULT_PART_BYTES = 8 * 1024 ** 2;

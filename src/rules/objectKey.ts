@@ -3,6 +3,7 @@
  * are refused, never repaired, when they could escape it, reach another prefix through an IAM
  * wildcard or variable, or exceed S3's 1024-byte limit once joined.
  */
+import { IAM_SPECIAL } from './identifiers.js';
 import { MAX_OBJECT_KEY_BYTES } from './limits.js';
 import { InternalError, InvalidKeyError } from '../domain/errors.js';
 
@@ -18,7 +19,6 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  * (`invoice` + U+202E + `fdp.exe`) prints as `invoiceexe.pdf`; two keys that print alike are two objects.
  */
 const FORMAT = /[\p{Cf}\u2028\u2029]/u;
-const IAM_SPECIAL = /[*?$]/;
 
 /**
  * The first rule `path` breaks (segments separated by "/", no trailing "/"), as a message

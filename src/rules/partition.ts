@@ -1,4 +1,4 @@
-import type { Grant } from '../ports/ports.js';
+import type { Grant } from '../domain/model.js';
 
 /** The partition of an IAM role ARN (`arn:aws-cn:iam::…` → `aws-cn`); ARNs are validated at config load. */
 export function partitionOf(roleArn: string): Grant['partition'] {

@@ -4,8 +4,8 @@
  * origins) and lifecycle rules that abort abandoned multipart uploads under the broker's prefixes.
  * Pure: `npm run partner-policy` writes these documents to files, with the commands to apply them.
  */
-import type { PartnerConfig } from '../config/schema.js';
 import type { Action } from '../domain/actions.js';
+import type { Partner } from '../domain/model.js';
 import { partitionOf } from './partition.js';
 import { isLoopbackHost } from './loopback.js';
 import { OBJECT_ACTIONS } from './sessionPolicy.js';
@@ -26,7 +26,7 @@ export interface PartnerSetup {
 }
 
 /** The role's reach: each client prefix up to its `${sub}` segment (any subject's folder). */
-export function rolePrefixes(partner: PartnerConfig): string[] {
+export function rolePrefixes(partner: Partner): string[] {
   const prefixes = Object.values(partner.clients).map((c) => c.prefix.split('${sub}')[0]!);
   // Drop prefixes already covered by a shorter one: "acme/" covers "acme/users/".
   return [...new Set(prefixes)].sort().filter((p, _i, all) => !all.some((q) => q !== p && p.startsWith(q)));
@@ -59,7 +59,7 @@ export interface PartnerSetupOptions {
 }
 
 /** Builds the documents for one partner; `brokerRoleArn` is the broker's Lambda execution role. */
-export function partnerSetup(partnerId: string, partner: PartnerConfig, brokerRoleArn: string, options: PartnerSetupOptions = {}): PartnerSetup {
+export function partnerSetup(partnerId: string, partner: Partner, brokerRoleArn: string, options: PartnerSetupOptions = {}): PartnerSetup {
   const partition = partitionOf(partner.roleArn);
   const bucketArn = `arn:${partition}:s3:::${partner.bucket}`;
   const prefixes = rolePrefixes(partner);

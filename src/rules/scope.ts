@@ -5,7 +5,7 @@
 import { MIN_SESSION_SECONDS } from './limits.js';
 import { GrantViolationError, InvalidDurationError, InvalidRequestError } from '../domain/errors.js';
 import { assertKeyLength, joinKey, validateSubPrefix } from './objectKey.js';
-import type { Grant, Scope } from '../ports/ports.js';
+import type { Grant, ObjectScope, Scope } from '../domain/model.js';
 import { ACTIONS, type Action } from '../domain/actions.js';
 
 /** What a credentials request may narrow; every field defaults to the whole grant. */
@@ -49,14 +49,25 @@ export function scopeForCredentials(grant: Grant, request: CredentialsRequest = 
   return { scope: { partition: grant.partition, bucket: grant.partner.bucket, prefix, actions }, durationSeconds };
 }
 
-/** Scope for one presigned object operation: one full key, one granted action. */
-export function scopeForObject(grant: Grant, request: { action: 'read' | 'write'; relativeKey: string }): Scope {
+/** What one presign or multipart request is authorised for: one full key, one granted action. */
+export function scopeForObject(grant: Grant, request: { action: 'read' | 'write'; relativeKey: string }): ObjectScope {
   grantedActions(grant, [request.action]);
   return {
     partition: grant.partition,
     bucket: grant.partner.bucket,
     prefix: grant.prefix,
-    actions: [request.action],
+    action: request.action,
     objectKey: joinKey(grant.prefix, request.relativeKey),
   };
+}
+
+/**
+ * The scope of the session that signs (or makes the S3 call) for an object request: the whole
+ * grant prefix, the one action. Deliberately wider than the request: one cached session then
+ * serves every URL of that caller and action (a per-key session would be one AssumeRole per URL),
+ * while each URL's signature still binds its one key and method. The audit line states this scope
+ * and the key apart (usecases/audit.ts), so it never claims a narrower session than was issued.
+ */
+export function sessionScopeFor(request: ObjectScope): Scope {
+  return { partition: request.partition, bucket: request.bucket, prefix: request.prefix, actions: [request.action] };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StsThrottledError, StsTimeoutError, StsUnavailableError } from '../domain/errors.js';
-import type { AssumeRoleRequest, Clock, CredentialIssuer, SessionProvider, TemporaryCredentials } from '../ports/ports.js';
+import type { AssumeRoleRequest, TemporaryCredentials } from '../domain/model.js';
+import type { Clock, CredentialIssuer, SessionProvider } from '../ports/ports.js';
 
 export interface SessionCacheOptions {
   /** Upper bound on cached sessions; the least recently used one is evicted beyond it. */

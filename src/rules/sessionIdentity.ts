@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MAX_SESSION_NAME_LENGTH, SESSION_NAME_PATTERN, TAG_VALUE_PATTERN } from './limits.js';
-import type { Caller, SessionTag } from '../ports/ports.js';
+import type { Caller, SessionTag } from '../domain/model.js';
 import { base32 } from './subject.js';
 
 /** Digest chars kept when a name must be shortened: 100 bits, ample to tell sessions apart. */

@@ -1,7 +1,14 @@
-import { MAX_SESSION_POLICY_CHARS } from './limits.js';
-import { PolicyTooLargeError } from '../domain/errors.js';
+/**
+ * Scope → session policy. A policy always names a prefix (`<prefix>*`), never one key: presigned
+ * URLs are signed by a session scoped to the grant prefix and one action (rules/scope.ts,
+ * sessionScopeFor), which the session cache shares across that caller's URLs; the URL's own
+ * signature binds the key. A per-key policy would cost one AssumeRole per URL.
+ */
 import { ACTIONS, type Action } from '../domain/actions.js';
-import type { Scope } from '../ports/ports.js';
+import { PolicyTooLargeError } from '../domain/errors.js';
+import type { Scope } from '../domain/model.js';
+import { IAM_SPECIAL } from './identifiers.js';
+import { MAX_SESSION_POLICY_CHARS } from './limits.js';
 
 /** The S3 IAM actions each object verb grants; `list` is a bucket action and handled apart. */
 export const OBJECT_ACTIONS: Readonly<Record<Exclude<Action, 'list'>, readonly string[]>> = {
@@ -11,8 +18,6 @@ export const OBJECT_ACTIONS: Readonly<Record<Exclude<Action, 'list'>, readonly s
   delete: ['s3:DeleteObject'],
 };
 
-/** IAM reads `*` and `?` as wildcards and `${…}` as a variable inside an ARN (Polaris CVE-2026-42810). */
-const IAM_SPECIAL = /[*?$]/;
 
 interface Statement {
   Sid: string;
@@ -38,16 +43,13 @@ export function buildSessionPolicy(scope: Scope): string {
 
 /** Upstream validation already guarantees these; a slip here would widen access, so check again. */
 function assertScope(scope: Scope): void {
-  for (const [field, value] of [['bucket', scope.bucket], ['prefix', scope.prefix], ['objectKey', scope.objectKey]] as const) {
-    if (value !== undefined && IAM_SPECIAL.test(value)) {
+  for (const [field, value] of [['bucket', scope.bucket], ['prefix', scope.prefix]] as const) {
+    if (IAM_SPECIAL.test(value)) {
       throw new TypeError(`scope.${field} contains *, ? or $, which IAM would read as a wildcard or variable`);
     }
   }
   // Without the trailing "/", "acme*" would also match "acme2/…".
   if (!scope.prefix.endsWith('/')) throw new TypeError('scope.prefix must be non-empty and end with "/"');
-  if (scope.objectKey !== undefined && !(scope.objectKey.startsWith(scope.prefix) && scope.objectKey.length > scope.prefix.length)) {
-    throw new TypeError('scope.objectKey must be a key inside scope.prefix');
-  }
 }
 
 function objectStatement(scope: Scope): Statement | undefined {
@@ -55,13 +57,11 @@ function objectStatement(scope: Scope): Statement | undefined {
   const actions = ACTIONS.filter((a): a is Exclude<Action, 'list'> => a !== 'list' && scope.actions.includes(a))
     .flatMap((a) => OBJECT_ACTIONS[a]);
   if (actions.length === 0) return undefined;
-  const objectPath = scope.objectKey ?? `${scope.prefix}*`;
-  return { Sid: 'Objects', Effect: 'Allow', Action: actions, Resource: `arn:${scope.partition}:s3:::${scope.bucket}/${objectPath}` };
+  return { Sid: 'Objects', Effect: 'Allow', Action: actions, Resource: `arn:${scope.partition}:s3:::${scope.bucket}/${scope.prefix}*` };
 }
 
 function listStatement(scope: Scope): Statement | undefined {
-  // A presign binds one key: listing would reveal more than that key.
-  if (scope.objectKey !== undefined || !scope.actions.includes('list')) return undefined;
+  if (!scope.actions.includes('list')) return undefined;
   return {
     Sid: 'List',
     Effect: 'Allow',

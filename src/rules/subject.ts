@@ -8,15 +8,16 @@
  * its own segment; segments themselves are ASCII, so no normalisation question remains downstream.
  */
 import { createHash } from 'node:crypto';
+import { BASE32_ALPHABET } from './identifiers.js';
 
 /** The shape every subject segment has: one S3 path segment, also valid in session names and tags. */
 export const SUBJECT_SEGMENT = /^[A-Za-z0-9._-]{1,64}$/;
+/** The longest a subject segment can be (SUBJECT_SEGMENT's upper bound). */
+export const SUBJECT_SEGMENT_MAX_CHARS = 64;
 /** Marks encoded segments; raw subjects starting with it are encoded too, so the namespaces never meet. */
 export const ENCODED_PREFIX = 'h-';
 /** 52 base32 chars carry 260 bits ≥ SHA-256's 256: the whole digest, so no truncation collisions. */
 const ENCODED_DIGEST_CHARS = 52;
-
-const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** RFC 4648 base32, lowercase, without padding. */
 export function base32(bytes: Uint8Array): string {

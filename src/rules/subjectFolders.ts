@@ -1,6 +1,6 @@
 /**
  * Which grant owns which folder of a bucket. Inside one client, `${sub}` gives every subject its own
- * folder (grants/subject.ts turns any subject into one safe segment, injectively). Across clients
+ * folder (./subject.ts turns any subject into one safe segment, injectively). Across clients
  * and partners on one bucket nothing guaranteed that, so this check does: it reads `${sub}` as "any
  * one segment a subject can become" and refuses every pair of prefixes through which one grant
  * could reach another's data:
@@ -23,10 +23,10 @@
  * Two literal prefixes, equal or nested (`acme/` and `acme/x/`), are left as they were: no subject
  * chooses where they point, the operator wrote both. Nested ones are listed as a notice.
  */
+import type { Client, Partner } from '../domain/model.js';
 import { partitionOf } from './partition.js';
 import { SUBJECT_SEGMENT } from './subject.js';
 import type { ConfigFindings, ConfigIssue } from './issues.js';
-import type { ClientConfig, PartnerConfig } from '../config/schema.js';
 
 const SUB = '${sub}';
 
@@ -36,11 +36,11 @@ export interface FolderClient {
   path: string;
   partnerId: string;
   clientId: string;
-  partner: PartnerConfig;
-  client: ClientConfig;
+  partner: Partner;
+  client: Client;
 }
 
-/** Whether some subject's segment can equal the literal segment `segment` (see grants/subject.ts). */
+/** Whether some subject's segment can equal the literal segment `segment` (see ./subject.ts). */
 export function subjectCanBecome(segment: string): boolean {
   return SUBJECT_SEGMENT.test(segment) && segment !== '.' && segment !== '..';
 }

@@ -1,6 +1,6 @@
 import { MAX_SINGLE_PUT_BYTES } from './limits.js';
 import { GrantViolationError, TooLargeError } from '../domain/errors.js';
-import type { Grant } from '../ports/ports.js';
+import type { Grant } from '../domain/model.js';
 
 /** The content type must be one the client's grant lists (compared without parameters, case-insensitively). */
 export function assertContentTypeAllowed(grant: Grant, contentType: string): string {

@@ -1,7 +1,7 @@
 import type { BrokerDeps } from './deps.js';
 import { buildSessionPolicy } from '../rules/sessionPolicy.js';
 import { sessionIdentity } from '../rules/sessionIdentity.js';
-import type { AssumeRoleRequest, Caller, Grant, S3Target, Scope } from '../ports/ports.js';
+import type { AssumeRoleRequest, Caller, Grant, S3Target, Scope } from '../domain/model.js';
 
 /** The full AssumeRole input for a scope: session policy, identity, tags, external id, endpoint. */
 export function assumeRoleRequest(

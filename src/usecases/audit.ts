@@ -1,5 +1,5 @@
+import type { Caller, Scope } from '../domain/model.js';
 import type { Logger } from '../observability/logger.js';
-import type { Caller, Scope } from '../ports/ports.js';
 
 /** What one issuance log line holds: who, what, for how long. Never a credential or signature. */
 export interface Issuance {
@@ -7,7 +7,10 @@ export interface Issuance {
   caller: Caller;
   /** `credentials`, `upload:PUT`, `upload:POST`, `download`, `multipart:create`, `multipart:parts`, … */
   action: string;
+  /** The scope of the STS session that was issued or used: exactly what its policy allows. */
   scope: Scope;
+  /** The one full object key a presigned URL or multipart call binds (absent for raw credentials). */
+  key?: string;
   sessionName: string;
   /**
    * The AccessKeyId of the STS session that was issued (credentials routes) or that signed the URL
@@ -26,7 +29,8 @@ export interface Issuance {
 
 /**
  * One structured audit line per issuance (docs/security.md, "Audit"): who, what and until when,
- * and the AccessKeyId that joins it to CloudTrail. Never a secret key, session token or signature.
+ * and the AccessKeyId that joins it to CloudTrail. `prefix` and `actions` are the session's real
+ * scope, `key` the object the URL or call binds. Never a secret key, session token or signature.
  */
 export function auditIssuance(logger: Logger, issuance: Issuance): void {
   const { caller, scope } = issuance;
@@ -43,7 +47,7 @@ export function auditIssuance(logger: Logger, issuance: Issuance): void {
     bucket: scope.bucket,
     prefix: scope.prefix,
     actions: scope.actions,
-    ...(scope.objectKey === undefined ? {} : { key: scope.objectKey }),
+    ...(issuance.key === undefined ? {} : { key: issuance.key }),
     sessionName: issuance.sessionName,
     accessKeyId: issuance.accessKeyId,
     expiresAt: issuance.expiresAt.toISOString(),

@@ -1,19 +1,16 @@
-import type { Logger } from '../observability/logger.js';
-import type { JwtVerifier } from '../auth/jwt.js';
-import type { Clock, CredentialIssuer, GrantStore, MultipartStore, Presigner, SessionProvider } from '../ports/ports.js';
 import type { Settings } from '../config/settings.js';
+import type { Logger } from '../observability/logger.js';
+import type { Clock, CredentialIssuer, GrantStore, MultipartStore, Presigner, SessionProvider, TokenVerifier } from '../ports/ports.js';
 
-/** Everything a route needs, wired once per container (see ../wiring.ts) or by a test. */
+/** Everything a use case (and the HTTP layer around it) needs, wired once per container (src/wiring/) or by a test. */
 export interface BrokerDeps {
   store: GrantStore;
-  jwt: Pick<JwtVerifier, 'verify'>;
+  jwt: TokenVerifier;
   issuer: CredentialIssuer;
   sessions: SessionProvider;
   presigner: Presigner;
   /** S3 multipart calls (create, list, complete, abort): only the multipart handlers wire a real one. */
   multipart: MultipartStore;
-  /** Union of every client's CORS origins: used before the caller is known (preflight, 401). */
-  corsOrigins: ReadonlySet<string>;
   clock: Clock;
   logger: Logger;
   settings: Pick<Settings, 'BROKER_STS_ENDPOINT' | 'BROKER_S3_ENDPOINT' | 'BROKER_VERSION'>;

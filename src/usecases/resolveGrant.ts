@@ -1,13 +1,18 @@
-/** Caller → Grant: the partner's role and bucket plus the client's limits, with `${sub}` expanded. */
+/**
+ * Caller → Grant: the partner's role and bucket plus the client's limits, with `${sub}` expanded.
+ * Resolved once per request (http/lambdaHandler.ts, right after authentication): the use cases and
+ * the CORS headers of the answer both use this grant, so the store is asked once.
+ */
 import { MAX_CHAINED_SESSION_SECONDS } from '../rules/limits.js';
 import { partitionOf } from '../rules/partition.js';
 import { InternalError, UnauthenticatedError } from '../domain/errors.js';
-import type { Caller, Grant, GrantStore } from '../ports/ports.js';
+import type { Caller, Grant } from '../domain/model.js';
+import type { GrantStore } from '../ports/ports.js';
 import { encodeSubject } from '../rules/subject.js';
 
 /** Resolves the caller's grant; UnauthenticatedError if its client no longer exists or changed kind. */
-export function resolveGrant(store: GrantStore, caller: Caller): Grant {
-  const partner = store.partner(caller.partnerId);
+export async function resolveGrant(store: GrantStore, caller: Caller): Promise<Grant> {
+  const partner = await store.partner(caller.partnerId);
   // Object.hasOwn: a client id such as "constructor" must not resolve through the prototype.
   const client = partner && Object.hasOwn(partner.clients, caller.clientId) ? partner.clients[caller.clientId] : undefined;
   if (!partner || !client) throw new UnauthenticatedError('the credential does not belong to a configured client');

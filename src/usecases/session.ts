@@ -1,31 +1,42 @@
-import type { Action } from '../domain/actions.js';
-import type { Caller, Grant, PresignBase, Scope, TemporaryCredentials } from '../ports/ports.js';
+/**
+ * The cached signing session of a presign or multipart request. Its scope is the request's, widened
+ * by rules/scope.ts `sessionScopeFor` to the grant prefix and the one action, so it can be cached
+ * and shared by that caller's requests; the URL's signature still binds one key and one method, and
+ * the caller never sees the secret key. Cache keys include the subject, so CloudTrail's
+ * SourceIdentity always names the real caller.
+ */
+import type { Caller, Grant, MultipartCall, ObjectScope, PresignBase, Scope, TemporaryCredentials } from '../domain/model.js';
+import { presignWindow } from '../rules/presignWindow.js';
+import { sessionScopeFor } from '../rules/scope.js';
 import { assumeRoleRequest, s3Target } from './assumeRoleRequest.js';
 import type { BrokerDeps } from './deps.js';
-import { presignWindow } from '../rules/presignWindow.js';
 
 /** Seconds of headroom a cached session must keep beyond the URL it signs. */
 const SESSION_HEADROOM_SECONDS = 60;
+/** Seconds a session must have left to carry one S3 call (its retries included). */
+export const S3_CALL_SESSION_SECONDS = 120;
 
-/**
- * The session that signs presigned URLs for one caller and one action. Its policy is the grant's
- * prefix for that single action (so it can be cached and shared by that caller's requests); the
- * URL's signature still binds one key and one method, and the caller never sees the secret key.
- * Cache keys include the subject, so CloudTrail's SourceIdentity always names the real caller.
- */
-export async function presignSession(
+export interface SigningSession {
+  credentials: TemporaryCredentials;
+  /** What the session's policy allows: the audit line states this. */
+  scope: Scope;
+  sessionName: string;
+}
+
+/** The cached session for `request`, with at least `minRemainingSeconds` left (capped by the grant's lifetime). */
+export async function signingSession(
   deps: BrokerDeps,
   caller: Caller,
   grant: Grant,
-  action: Action,
+  request: ObjectScope,
   minRemainingSeconds: number,
-): Promise<{ credentials: TemporaryCredentials; scope: Scope; sessionName: string }> {
-  const scope: Scope = { partition: grant.partition, bucket: grant.partner.bucket, prefix: grant.prefix, actions: [action] };
-  const request = assumeRoleRequest(deps, caller, grant, scope, grant.maxDurationSeconds);
-  const cacheKey = [caller.partnerId, caller.clientId, caller.subjectSegment, action, request.policy].join('\u0000');
+): Promise<SigningSession> {
+  const scope = sessionScopeFor(request);
+  const assume = assumeRoleRequest(deps, caller, grant, scope, grant.maxDurationSeconds);
+  const cacheKey = [caller.partnerId, caller.clientId, caller.subjectSegment, request.action, assume.policy].join('\u0000');
   const need = Math.min(minRemainingSeconds, grant.maxDurationSeconds - SESSION_HEADROOM_SECONDS);
-  const credentials = await deps.sessions.getSession(cacheKey, request, need);
-  return { credentials, scope, sessionName: request.roleSessionName };
+  const credentials = await deps.sessions.getSession(cacheKey, assume, need);
+  return { credentials, scope, sessionName: assume.roleSessionName };
 }
 
 /**
@@ -37,16 +48,16 @@ export async function presignSigning(
   deps: BrokerDeps,
   caller: Caller,
   grant: Grant,
-  options: { action: Action; key: string; expiresIn: number },
-): Promise<{ base: PresignBase; expiresAt: Date; sessionName: string; accessKeyId: string }> {
-  const session = await presignSession(deps, caller, grant, options.action, options.expiresIn);
+  options: { request: ObjectScope; expiresIn: number },
+): Promise<{ base: PresignBase; expiresAt: Date; sessionName: string; accessKeyId: string; scope: Scope }> {
+  const session = await signingSession(deps, caller, grant, options.request, options.expiresIn);
   const signingTime = deps.clock();
   const window = presignWindow(signingTime, options.expiresIn, session.credentials.expiration);
   return {
     base: {
       credentials: session.credentials,
       target: s3Target(deps, grant),
-      key: options.key,
+      key: options.request.objectKey,
       expiresInSeconds: window.expiresInSeconds,
       signingDate: new Date(signingTime),
     },
@@ -54,5 +65,29 @@ export async function presignSigning(
     sessionName: session.sessionName,
     // for the audit line: the session that signed this URL, as CloudTrail will name it
     accessKeyId: session.credentials.accessKeyId,
+    scope: session.scope,
+  };
+}
+
+/**
+ * The caller's cached `write` session (the same one that signs upload URLs) as the context of a
+ * broker-made S3 call: its policy allows PutObject, AbortMultipartUpload and ListMultipartUploadParts
+ * under the grant prefix only, so the broker can never touch another caller's keys on their behalf.
+ */
+export async function multipartCall(
+  deps: BrokerDeps,
+  caller: Caller,
+  grant: Grant,
+  request: ObjectScope,
+  minRemainingSeconds = S3_CALL_SESSION_SECONDS,
+): Promise<{ call: MultipartCall; sessionName: string; accessKeyId: string; expiresAt: Date; scope: Scope }> {
+  const session = await signingSession(deps, caller, grant, request, minRemainingSeconds);
+  return {
+    call: { credentials: session.credentials, target: s3Target(deps, grant), key: request.objectKey },
+    sessionName: session.sessionName,
+    // for the audit line: the session that makes the S3 call, as CloudTrail will name it
+    accessKeyId: session.credentials.accessKeyId,
+    expiresAt: session.credentials.expiration,
+    scope: session.scope,
   };
 }

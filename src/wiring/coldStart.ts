@@ -1,19 +1,18 @@
 /**
  * Cold start without any AWS SDK client: read settings, load and validate the config (refusing to
- * start on an invalid one), and wire ports to the adapters a handler passes in. `../wiring.ts`
+ * start on an invalid one), and wire ports to the adapters a handler passes in. `./withAws.ts`
  * adds the STS issuer; handlers that never call AWS (health, openapi, preflight, whoami) wire from
  * here, so their bundles carry no SDK at all (scripts/bench.ts section 4 measures the difference).
  */
-import { JwtVerifier } from '../auth/jwt.js';
-import { SessionCache } from '../rules/sessionCache.js';
-import type { BrokerDeps } from '../usecases/deps.js';
+import { YamlGrantStore } from '../adapters/yamlGrantStore.js';
 import { loadConfigFileWithNotices } from '../config/load.js';
-import type { BrokerConfig } from '../config/schema.js';
 import { assertEndpointOverrides, readSettings, type Settings } from '../config/settings.js';
 import { InternalError } from '../domain/errors.js';
-import { ConfigGrantStore } from '../adapters/yamlGrantStore.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { CredentialIssuer, MultipartStore, Presigner } from '../ports/ports.js';
+import { SessionCache } from '../rules/sessionCache.js';
+import type { BrokerDeps } from '../usecases/deps.js';
+import { remoteJwtVerifier } from './jwtVerifier.js';
 
 /** Clock skew tolerated on JWT exp/nbf. */
 const JWT_CLOCK_TOLERANCE_SECONDS = 30;
@@ -42,7 +41,7 @@ export const noIssuer: CredentialIssuer = {
 export interface WireOptions {
   presigner: Presigner;
   multipart?: MultipartStore;
-  /** Builds the STS issuer from the validated settings (see ../wiring.ts). */
+  /** Builds the STS issuer from the validated settings (see ./withAws.ts). */
   issuer: (settings: Settings, logger: Logger) => CredentialIssuer;
   env?: Record<string, string | undefined>;
 }
@@ -56,14 +55,15 @@ export function wire(options: WireOptions): BrokerDeps {
     // BROKER_STS_ENDPOINT / BROKER_S3_ENDPOINT: loopback http only when the config allows it
     assertEndpointOverrides(settings, config.allowInsecureLoopbackHttp, settings.BROKER_CONFIG);
     for (const notice of notices) logger.info('config notice', { path: notice.path, notice: notice.message });
-    const store = new ConfigGrantStore(config);
+    // Built synchronously from the validated config, so an invalid config still fails at import.
+    const store = new YamlGrantStore(config);
     const clock = Date.now;
     const issuer = options.issuer(settings, logger);
     return {
       store,
       issuer,
       sessions: new SessionCache(issuer, { maxEntries: settings.BROKER_SESSION_CACHE_ENTRIES, clock }),
-      jwt: new JwtVerifier(store, {
+      jwt: remoteJwtVerifier(store, {
         jwksTimeoutMs: settings.BROKER_JWKS_TIMEOUT_MS,
         jwksMaxBytes: settings.BROKER_JWKS_MAX_BYTES,
         clockToleranceSeconds: JWT_CLOCK_TOLERANCE_SECONDS,
@@ -74,7 +74,6 @@ export function wire(options: WireOptions): BrokerDeps {
       clock,
       logger,
       settings,
-      corsOrigins: allCorsOrigins(config),
     };
   } catch (err) {
     logger.error('refusing to start', { reason: err instanceof Error ? err.message : String(err) });
@@ -85,9 +84,4 @@ export function wire(options: WireOptions): BrokerDeps {
 /** Cold start for handlers that call no AWS API: no STS, no S3, no SDK in their bundle. */
 export function coldStartWithoutAws(options: { env?: Record<string, string | undefined> } = {}): BrokerDeps {
   return wire({ ...options, presigner: noPresigner, issuer: () => noIssuer });
-}
-
-/** Union of every client's allowed origins. */
-export function allCorsOrigins(config: BrokerConfig): ReadonlySet<string> {
-  return new Set(Object.values(config.partners).flatMap((p) => Object.values(p.clients).flatMap((c) => c.cors.origins)));
 }

@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
-import type { TemporaryCredentials } from '../../src/ports/ports.js';
+import type { TemporaryCredentials } from '../../src/domain/model.js';
 import { api, curl, get, ownerSees, randomBinary, s3For, unique, xmlCode } from './support/helpers.js';
 import { readStack, type StackState } from './support/stack.js';
 

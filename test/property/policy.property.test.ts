@@ -15,13 +15,13 @@ import fc from 'fast-check';
 import { MAX_SESSION_POLICY_CHARS } from '../../src/rules/limits.js';
 import { BrokerError } from '../../src/domain/errors.js';
 import { ACTIONS, type Action } from '../../src/domain/actions.js';
-import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { YamlGrantStore } from '../../src/adapters/yamlGrantStore.js';
 import { resolveGrant } from '../../src/usecases/resolveGrant.js';
-import { scopeForCredentials, scopeForObject } from '../../src/rules/scope.js';
+import { scopeForCredentials, scopeForObject, sessionScopeFor } from '../../src/rules/scope.js';
 import { encodeSubject } from '../../src/rules/subject.js';
 import type { Route } from '../../src/http/route.js';
 import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
-import type { Caller, Grant, Scope } from '../../src/ports/ports.js';
+import type { Caller, Grant, Scope } from '../../src/domain/model.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { downloadsRoute } from '../../src/routes/downloads.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
@@ -56,7 +56,7 @@ const CONFIG = brokerConfig({
     },
   },
 });
-const STORE = new ConfigGrantStore(CONFIG);
+const STORE = new YamlGrantStore(CONFIG);
 
 interface ClientRef {
   partnerId: string;
@@ -208,7 +208,7 @@ const BUCKET_ACTIONS = ['s3:PutBucketPolicy', 's3:DeleteBucket', 's3:ListBucketV
 const PARTITIONS = ['aws', 'aws-cn', 'aws-us-gov'] as const;
 
 /** What a policy should grant: a scope's bucket, prefix, verbs and (for a presign) one key. */
-type Expected = Pick<Scope, 'partition' | 'bucket' | 'prefix' | 'actions' | 'objectKey'>;
+type Expected = Pick<Scope, 'partition' | 'bucket' | 'prefix' | 'actions'> & { objectKey?: string };
 
 async function expectOutcome(policy: string, action: string, resource: string, context: Record<string, string>, allowed: boolean): Promise<void> {
   const outcome = await simulate(policy, action, resource, context);
@@ -286,13 +286,19 @@ const newTally = (): Tally => ({ policies: 0, refused: {} });
 /** Runs one request through resolveGrant → scope → buildSessionPolicy and checks whichever outcome it has. */
 async function checkPure(client: ClientRef, sub: string, otherSub: string, req: PolicyRequest, seed: number, tally: Tally): Promise<void> {
   const caller = callerFor(client, sub);
-  const grant = resolveGrant(STORE, caller);
+  const grant = await resolveGrant(STORE, caller);
   let scope: Scope;
   let policy: string;
+  let key: string | undefined;
   try {
-    scope = req.kind === 'credentials'
-      ? scopeForCredentials(grant, { actions: req.actions, prefix: req.prefix }).scope
-      : scopeForObject(grant, { action: req.action, relativeKey: req.key });
+    if (req.kind === 'credentials') {
+      scope = scopeForCredentials(grant, { actions: req.actions, prefix: req.prefix }).scope;
+    } else {
+      // A presign's session is the grant prefix for one action; the URL binds the key.
+      const request = scopeForObject(grant, { action: req.action, relativeKey: req.key });
+      scope = sessionScopeFor(request);
+      key = request.objectKey;
+    }
     policy = buildSessionPolicy(scope);
   } catch (err) {
     if (!(err instanceof BrokerError)) throw err;
@@ -301,11 +307,11 @@ async function checkPure(client: ClientRef, sub: string, otherSub: string, req: 
     return;
   }
   tally.policies += 1;
-  const requestedKey = scope.objectKey ?? `${scope.prefix}probe/object.bin`;
+  const requestedKey = key ?? `${scope.prefix}probe/object.bin`;
   // The key rules hold for what the policy names.
   expect(requestedKey.normalize('NFC')).toBe(requestedKey);
   expect(Buffer.byteLength(requestedKey, 'utf8')).toBeLessThanOrEqual(1024 + 'probe/object.bin'.length);
-  const other = client.method === 'jwt' ? otherSubjectPrefix(client, sub, otherSub) : undefined;
+  const other = client.method === 'jwt' ? await otherSubjectPrefix(client, sub, otherSub) : undefined;
   await expectPolicyExact(policy, scope, requestedKey, seed, other);
 }
 
@@ -345,9 +351,9 @@ function expectHonestRefusal(code: string, status: number, message: string, req:
 }
 
 /** The grant prefix another subject gets; it must be a different folder, neither inside the other. */
-function otherSubjectPrefix(client: ClientRef, sub: string, otherSub: string): string {
-  const mine = resolveGrant(STORE, callerFor(client, sub)).prefix;
-  const theirs = resolveGrant(STORE, callerFor(client, otherSub)).prefix;
+async function otherSubjectPrefix(client: ClientRef, sub: string, otherSub: string): Promise<string> {
+  const mine = (await resolveGrant(STORE, callerFor(client, sub))).prefix;
+  const theirs = (await resolveGrant(STORE, callerFor(client, otherSub))).prefix;
   if (sub !== otherSub) {
     expect(theirs.startsWith(mine)).toBe(false);
     expect(mine.startsWith(theirs)).toBe(false);
@@ -382,8 +388,8 @@ describe('session policy for any request (property, pure pipeline)', () => {
     const jwtClients = CLIENTS.filter((c) => c.method === 'jwt');
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...jwtClients), subjectPair, async (client, [a, b]) => {
-        const grantA = resolveGrant(STORE, callerFor(client, a));
-        const grantB = resolveGrant(STORE, callerFor(client, b));
+        const grantA = await resolveGrant(STORE, callerFor(client, a));
+        const grantB = await resolveGrant(STORE, callerFor(client, b));
         expect(encodeSubject(a)).not.toBe(encodeSubject(b));
         expect(grantA.prefix.startsWith(grantB.prefix) || grantB.prefix.startsWith(grantA.prefix)).toBe(false);
         // One path segment where ${sub} stood, of the safe charset.
@@ -405,13 +411,16 @@ describe('session policy for any request (property, pure pipeline)', () => {
 const backend = CLIENTS[0]!;
 const app = CLIENTS[1]!;
 
-function pureOutcome(client: ClientRef, sub: string, req: PolicyRequest): { policy: string; scope: Scope } | BrokerError {
+async function pureOutcome(client: ClientRef, sub: string, req: PolicyRequest): Promise<{ policy: string; scope: Scope; key?: string } | BrokerError> {
   try {
-    const grant = resolveGrant(STORE, callerFor(client, sub));
-    const scope = req.kind === 'credentials'
-      ? scopeForCredentials(grant, { actions: req.actions, prefix: req.prefix }).scope
-      : scopeForObject(grant, { action: req.action, relativeKey: req.key });
-    return { policy: buildSessionPolicy(scope), scope };
+    const grant = await resolveGrant(STORE, callerFor(client, sub));
+    if (req.kind === 'credentials') {
+      const scope = scopeForCredentials(grant, { actions: req.actions, prefix: req.prefix }).scope;
+      return { policy: buildSessionPolicy(scope), scope };
+    }
+    const request = scopeForObject(grant, { action: req.action, relativeKey: req.key });
+    const scope = sessionScopeFor(request);
+    return { policy: buildSessionPolicy(scope), scope, key: request.objectKey };
   } catch (err) {
     if (err instanceof BrokerError) return err;
     throw err;
@@ -428,9 +437,9 @@ describe('CVE-2026-42810 class and named traps (examples)', () => {
     ['prefix "*/"', { kind: 'credentials', actions: undefined, prefix: '*/' }],
     ['prefix "?/"', { kind: 'credentials', actions: undefined, prefix: '?/' }],
     ['prefix "$/"', { kind: 'credentials', actions: undefined, prefix: '$/' }],
-  ])('refuses %s with 400 invalid_key naming the IAM-wildcard rule', (_name, req) => {
+  ])('refuses %s with 400 invalid_key naming the IAM-wildcard rule', async (_name, req) => {
     for (const client of [backend, app]) {
-      const outcome = pureOutcome(client, 'alice', req);
+      const outcome = await pureOutcome(client, 'alice', req);
       expect(outcome).toBeInstanceOf(BrokerError);
       const err = outcome as BrokerError;
       expect([err.status, err.code]).toEqual([400, 'invalid_key']);
@@ -448,15 +457,15 @@ describe('CVE-2026-42810 class and named traps (examples)', () => {
     ['key with a NUL', { kind: 'object', action: 'read', key: 'a\u0000b' }, 'key must not contain control characters (C0, DEL or C1)'],
     ['key with a lone surrogate', { kind: 'object', action: 'read', key: 'a\ud800' }, 'key must be well-formed Unicode (no lone surrogates)'],
     ['a 1021-byte key under acme/', { kind: 'object', action: 'read', key: 'k'.repeat(1020) }, 'full key is 1025 bytes of UTF-8; the limit is 1024'],
-  ])('refuses %s naming the rule', (_name, req, message) => {
-    const err = pureOutcome(backend, 'alice', req) as BrokerError;
+  ])('refuses %s naming the rule', async (_name, req, message) => {
+    const err = await pureOutcome(backend, 'alice', req) as BrokerError;
     expect(err).toBeInstanceOf(BrokerError);
     expect([err.status, err.code, err.message]).toEqual([400, 'invalid_key', message]);
   });
 
   it.each(['*', '?', '$', '${sub}', '${aws:userid}', '..', '.', '', '/', 'alice/x', '../globex', 'e\u0301'])(
     'a JWT sub %j becomes one safe segment whose policy reaches nobody else\'s folder', async (sub) => {
-      const outcome = pureOutcome(app, sub, { kind: 'credentials', actions: undefined, prefix: undefined });
+      const outcome = await pureOutcome(app, sub, { kind: 'credentials', actions: undefined, prefix: undefined });
       if (outcome instanceof BrokerError) throw outcome;
       const { policy, scope } = outcome;
       expect(scope.prefix).toMatch(/^acme\/users\/h-[a-z2-7]{52}\/$/);
@@ -469,13 +478,13 @@ describe('CVE-2026-42810 class and named traps (examples)', () => {
     },
   );
 
-  it('a NFC key and its NFD spelling name the same object; NFC-equivalent subjects get different folders', () => {
-    const nfc = pureOutcome(backend, '', { kind: 'object', action: 'read', key: 'café.jpg' }) as { scope: Scope };
-    const nfd = pureOutcome(backend, '', { kind: 'object', action: 'read', key: 'cafe\u0301.jpg' }) as { scope: Scope };
-    expect(nfd.scope.objectKey).toBe('acme/caf\u00e9.jpg');
-    expect(nfd.scope.objectKey).toBe(nfc.scope.objectKey);
-    const a = pureOutcome(app, '\u00e9', { kind: 'credentials', actions: undefined, prefix: undefined }) as { scope: Scope };
-    const b = pureOutcome(app, 'e\u0301', { kind: 'credentials', actions: undefined, prefix: undefined }) as { scope: Scope };
+  it('a NFC key and its NFD spelling name the same object; NFC-equivalent subjects get different folders', async () => {
+    const nfc = await pureOutcome(backend, '', { kind: 'object', action: 'read', key: 'café.jpg' }) as { key: string };
+    const nfd = await pureOutcome(backend, '', { kind: 'object', action: 'read', key: 'cafe\u0301.jpg' }) as { key: string };
+    expect(nfd.key).toBe('acme/caf\u00e9.jpg');
+    expect(nfd.key).toBe(nfc.key);
+    const a = await pureOutcome(app, '\u00e9', { kind: 'credentials', actions: undefined, prefix: undefined }) as { scope: Scope };
+    const b = await pureOutcome(app, 'e\u0301', { kind: 'credentials', actions: undefined, prefix: undefined }) as { scope: Scope };
     expect(a.scope.prefix).not.toBe(b.scope.prefix);
   });
 
@@ -534,7 +543,7 @@ describe('session policy for any request (property, through the HTTP handler)', 
         const { deps, issuer } = testDeps(CONFIG, { jwtSubject: { partnerId: client.partnerId, clientId: client.clientId, subject: sub }, now: () => NOW });
         const { route, event } = eventFor(client, req);
         const { res, body } = await invokeRoute(route, deps, event);
-        const grant = resolveGrant(STORE, caller);
+        const grant = await resolveGrant(STORE, caller);
 
         if (res.statusCode !== 200) {
           expect(issuer.requests).toHaveLength(0); // refused before STS
@@ -563,7 +572,7 @@ describe('session policy for any request (property, through the HTTP handler)', 
         tally.policies += 1;
         expect(issuer.requests).toHaveLength(1);
         const policy = issuer.requests[0]!.policy;
-        const other = client.method === 'jwt' ? otherSubjectPrefix(client, sub, otherSub) : undefined;
+        const other = client.method === 'jwt' ? await otherSubjectPrefix(client, sub, otherSub) : undefined;
         if (req.route === 'credentials') {
           expect(body.prefix).toBe(grant.prefix + (req.prefix?.normalize('NFC') ?? ''));
           if (grant.client.rawWriteCredentials !== true) expect(body.actions).not.toContain('write');

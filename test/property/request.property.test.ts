@@ -15,11 +15,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import type { BrokerConfig } from '../../src/config/schema.js';
-import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { YamlGrantStore } from '../../src/adapters/yamlGrantStore.js';
 import { resolveGrant } from '../../src/usecases/resolveGrant.js';
 import { scopeForCredentials } from '../../src/rules/scope.js';
 import { encodeSubject } from '../../src/rules/subject.js';
-import type { Caller, TemporaryCredentials } from '../../src/ports/ports.js';
+import type { Caller, TemporaryCredentials } from '../../src/domain/model.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { credentialsProcessRoute } from '../../src/routes/credentialsProcess.js';
 import { downloadsRoute } from '../../src/routes/downloads.js';
@@ -88,9 +88,9 @@ function expectedDuration(requested: number | undefined, max: number): { ok: num
 }
 
 describe('credential lifetime (properties)', () => {
-  it(`scopeForCredentials: 900 ≤ duration ≤ grant cap ≤ 3600, or refused (${PURE_DURATION_RUNS} runs)`, () => {
-    fc.assert(fc.property(caps, fc.option(duration, { nil: undefined, freq: 8 }), ({ partner, client }, requested) => {
-      const grant = resolveGrant(new ConfigGrantStore(configWithCaps(partner, client)), BACKEND);
+  it(`scopeForCredentials: 900 ≤ duration ≤ grant cap ≤ 3600, or refused (${PURE_DURATION_RUNS} runs)`, async () => {
+    await fc.assert(fc.asyncProperty(caps, fc.option(duration, { nil: undefined, freq: 8 }), async ({ partner, client }, requested) => {
+      const grant = await resolveGrant(new YamlGrantStore(configWithCaps(partner, client)), BACKEND);
       expect(grant.maxDurationSeconds).toBe(client ?? partner);
       expect(grant.maxDurationSeconds).toBeGreaterThanOrEqual(900);
       expect(grant.maxDurationSeconds).toBeLessThanOrEqual(3600);

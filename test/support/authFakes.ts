@@ -2,13 +2,13 @@
  * Builders for the auth tests: a GrantStore fake (an object literal through the port, so these
  * tests never depend on the real store) and client configs. Every call returns fresh objects.
  */
-import type { ApiKeyEntry, ClientConfig, JwtClientConfig } from '../../src/config/schema.js';
+import type { ApiKey as ApiKeyEntry, Client as ClientConfig, JwtClientSettings as JwtClientConfig } from '../../src/domain/model.js';
 import type { GrantStore } from '../../src/ports/ports.js';
 
 export interface FakeApiKey {
   partnerId: string;
   clientId: string;
-  entry: ApiKeyEntry;
+  key: ApiKeyEntry;
 }
 
 export interface FakeJwtClient {
@@ -22,10 +22,11 @@ export function fakeStore(contents: { apiKeys?: FakeApiKey[]; jwtClients?: FakeJ
   const apiKeys = contents.apiKeys ?? [];
   const jwtClients = contents.jwtClients ?? [];
   return {
-    findApiKey: (id) => apiKeys.find((k) => k.entry.id === id),
-    findJwtClients: (issuer) => jwtClients.filter((c) => c.client.jwt?.issuer === issuer),
-    partner: () => undefined,
-    configHash: 'test',
+    findApiKey: async (id) => apiKeys.find((k) => k.key.id === id),
+    findJwtClients: async (issuer) => jwtClients.filter((c) => c.client.jwt?.issuer === issuer),
+    partner: async () => undefined,
+    isOriginAllowed: async () => false,
+    version: async () => 'test',
   };
 }
 

@@ -1,10 +1,9 @@
 import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
 import { SessionCache } from '../../src/rules/sessionCache.js';
 import type { BrokerDeps } from '../../src/usecases/deps.js';
-import { ConfigGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { YamlGrantStore } from '../../src/adapters/yamlGrantStore.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
-import { allCorsOrigins } from '../../src/wiring/withAws.js';
 import { RecordingIssuer } from './fakeIssuer.js';
 import { RecordingMultipartStore } from './fakeMultipart.js';
 
@@ -16,7 +15,7 @@ export function testDeps(config: BrokerConfig, options: { jwtSubject?: { partner
   const clock = options.now ?? Date.now;
   const issuer = new RecordingIssuer(clock);
   const multipart = new RecordingMultipartStore();
-  const store = new ConfigGrantStore(config);
+  const store = new YamlGrantStore(config);
   const deps: BrokerDeps = {
     store,
     issuer,
@@ -32,7 +31,6 @@ export function testDeps(config: BrokerConfig, options: { jwtSubject?: { partner
     clock,
     logger: createLogger('sts-broker-test'),
     settings: { BROKER_VERSION: '9.9.9-test', BROKER_STS_ENDPOINT: undefined, BROKER_S3_ENDPOINT: undefined },
-    corsOrigins: allCorsOrigins(config),
   };
   return { deps, issuer, multipart };
 }

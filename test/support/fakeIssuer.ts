@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports/ports.js';
+import type { AssumeRoleRequest, TemporaryCredentials } from '../../src/domain/model.js';
+import type { CredentialIssuer } from '../../src/ports/ports.js';
 import { recordSecrets } from '../../scripts/lib/logScan.js';
 
 /** Records every AssumeRole request and mints distinct, realistic-looking credentials. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UploadNotFoundError } from '../../src/domain/errors.js';
-import type { MultipartCall, MultipartStore, UploadedPart } from '../../src/ports/ports.js';
+import type { MultipartCall, UploadedPart } from '../../src/domain/model.js';
+import type { MultipartStore } from '../../src/ports/ports.js';
 
 /** What each operation receives. */
 export interface MultipartInputs {

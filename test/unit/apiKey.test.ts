@@ -11,7 +11,7 @@ const NOW = new Date('2026-05-01T12:00:00Z');
 function storeWithKey(extra: Partial<ApiKeyEntry> = {}) {
   const generated = generateApiKey('k1');
   const store = fakeStore({
-    apiKeys: [{ partnerId: 'acme', clientId: 'backend', entry: { id: generated.id, sha256: generated.sha256, ...extra } }],
+    apiKeys: [{ partnerId: 'acme', clientId: 'backend', key: { id: generated.id, sha256: generated.sha256, ...extra } }],
   });
   return { store, key: generated.key };
 }
@@ -54,14 +54,14 @@ describe('hashApiKey', () => {
 });
 
 describe('verifyApiKey', () => {
-  it('accepts the right key and names its owner', () => {
+  it('accepts the right key and names its owner', async () => {
     const { store, key } = storeWithKey();
-    expect(verifyApiKey(store, key, NOW)).toEqual({ partnerId: 'acme', clientId: 'backend', keyId: 'k1' });
+    expect(await verifyApiKey(store, key, NOW)).toEqual({ partnerId: 'acme', clientId: 'backend', keyId: 'k1' });
   });
 
-  it('accepts a key whose expiry is still ahead', () => {
+  it('accepts a key whose expiry is still ahead', async () => {
     const { store, key } = storeWithKey({ expires: new Date('2026-05-01T12:00:01Z'), disabled: false });
-    expect(verifyApiKey(store, key, NOW).keyId).toBe('k1');
+    expect((await verifyApiKey(store, key, NOW)).keyId).toBe('k1');
   });
 
   const secret = 'A'.repeat(43);
@@ -119,7 +119,7 @@ describe('verifyApiKey', () => {
 
   it('treats a stored hash of the wrong length as a mismatch, not a crash', async () => {
     const { key } = generateApiKey('k1');
-    const store = fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', entry: { id: 'k1', sha256: 'abcd' } }] });
+    const store = fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', key: { id: 'k1', sha256: 'abcd' } }] });
     await expectUnauthenticated(() => verifyApiKey(store, key, NOW), 'unknown or invalid API key');
   });
 

@@ -13,7 +13,7 @@ function setup(subject = 'alice@example.com') {
   const key = generateApiKey('k1');
   const verified: string[] = [];
   const deps: AuthenticateDeps = {
-    store: fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', entry: { id: key.id, sha256: key.sha256 } }] }),
+    store: fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', key: { id: key.id, sha256: key.sha256 } }] }),
     jwt: {
       verify: async (token: string) => {
         verified.push(token);
@@ -108,7 +108,7 @@ describe('authenticate', () => {
   it('checks API-key expiry against the injected clock', async () => {
     const key = generateApiKey('k2');
     const deps: AuthenticateDeps = {
-      store: fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', entry: { id: 'k2', sha256: key.sha256, expires: new Date('2026-06-01T00:00:00Z') } }] }),
+      store: fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', key: { id: 'k2', sha256: key.sha256, expires: new Date('2026-06-01T00:00:00Z') } }] }),
       jwt: { verify: () => Promise.reject(new Error('not used')) },
       now: () => new Date('2026-06-01T00:00:01Z'),
     };

@@ -254,9 +254,9 @@ describe('sts-broker-credentials: the key goes to the configured broker only', (
     }
   }, SLOW);
 
-  it('uses the broker\'s one loopback rule (src/net/loopback.js), not a copy of its own', () => {
+  it('uses the broker\'s one loopback rule (src/rules/loopback.js), not a copy of its own', () => {
     const source = readFileSync(HELPER, 'utf8');
-    expect(source).toContain("import { isLoopbackHost } from '../src/net/loopback.js';");
+    expect(source).toContain("import { isLoopbackHost } from '../src/rules/loopback.js';");
     expect(source).not.toMatch(/function isLoopback\b/);
   });
 });

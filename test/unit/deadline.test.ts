@@ -7,12 +7,12 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { JwtVerifier } from '../../src/auth/jwt.js';
+import { remoteJwtVerifier } from '../../src/wiring/jwtVerifier.js';
 import { S3MultipartStore } from '../../src/adapters/aws/s3Multipart.js';
 import { DeadlineExceededError } from '../../src/domain/errors.js';
 import { deadlineOf, lambdaHandler } from '../../src/http/lambdaHandler.js';
 import type { HttpResponse } from '../../src/http/responses.js';
-import { attemptTimeoutMs, currentDeadline, DEADLINE_MARGIN_MS, deadlineIn, MIN_UPSTREAM_ATTEMPT_MS, runWithDeadline } from '../../src/ports/ports.js';
+import { attemptTimeoutMs, currentDeadline, DEADLINE_MARGIN_MS, deadlineIn, MIN_UPSTREAM_ATTEMPT_MS, runWithDeadline } from '../../src/ports/deadline.js';
 import { whoamiRoute } from '../../src/routes/whoami.js';
 import { apiEvent, lambdaContext } from '../support/apiEvent.js';
 import { testDeps } from '../support/brokerDeps.js';
@@ -66,7 +66,7 @@ describe('the deadline bounds the identity provider fetches', () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     void (await exportJWK(publicKey));
     const issuer = 'https://issuer.example';
-    const verifier = new JwtVerifier(
+    const verifier = remoteJwtVerifier(
       fakeStore({ jwtClients: [{ partnerId: 'acme', clientId: 'app', client: jwtClient({ issuer, jwksUri: `${silent.url}/keys` }) }] }),
       { jwksTimeoutMs: 10_000, jwksMaxBytes: 65536, clockToleranceSeconds: 5, allowInsecureLoopbackHttp: true },
     );
@@ -82,7 +82,7 @@ describe('the deadline bounds the identity provider fetches', () => {
 
   it('OIDC discovery with no time left is not attempted: 504 deadline_exceeded, no request', async () => {
     const silent = await silentServer();
-    const verifier = new JwtVerifier(
+    const verifier = remoteJwtVerifier(
       fakeStore({ jwtClients: [{ partnerId: 'acme', clientId: 'app', client: jwtClient({ issuer: silent.url }) }] }),
       { jwksTimeoutMs: 10_000, jwksMaxBytes: 65536, clockToleranceSeconds: 5, allowInsecureLoopbackHttp: true },
     );

@@ -403,7 +403,7 @@ describe('GET /v1/whoami and /health', () => {
     const { invoke, deps } = setup();
     const { res, body } = await invoke(healthRoute, get('/health', {}));
     expect(res.statusCode).toBe(200);
-    expect(body).toEqual({ status: 'ok', version: '9.9.9-test', configHash: deps.store.configHash });
+    expect(body).toEqual({ status: 'ok', version: '9.9.9-test', configHash: await deps.store.version() });
   });
 
   it('health refuses unexpected query parameters', async () => {

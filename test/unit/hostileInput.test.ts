@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { generateApiKey } from '../../src/auth/apiKey.js';
-import { JwtVerifier } from '../../src/auth/jwt.js';
+import { remoteJwtVerifier } from '../../src/wiring/jwtVerifier.js';
 import type { BrokerDeps } from '../../src/usecases/deps.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/domain/errors.js';
@@ -180,7 +180,7 @@ describe('JWT authentication through the handler, with a real JwtVerifier and a 
     const { deps: base, issuer: sts } = testDeps(config);
     const deps: BrokerDeps = {
       ...base,
-      jwt: new JwtVerifier(base.store, { jwksTimeoutMs: JWKS_TIMEOUT_MS, jwksMaxBytes: 65536, clockToleranceSeconds: 30, allowInsecureLoopbackHttp: true }),
+      jwt: remoteJwtVerifier(base.store, { jwksTimeoutMs: JWKS_TIMEOUT_MS, jwksMaxBytes: 65536, clockToleranceSeconds: 30, allowInsecureLoopbackHttp: true }),
     };
     const invoke = async (token: string, route: Route<any> = credentialsRoute) => {
       recordSecrets(token);
@@ -531,6 +531,6 @@ describe('coldStart refuses every invalid config, naming the field', () => {
   it('starts on the valid fixture (the control)', async () => {
     const path = write(configYaml());
     const { result: deps } = await captureLogs(async () => coldStart({ presigner: noPresigner, env: { BROKER_CONFIG: path, BROKER_STS_TIMEOUT_MS: '1000' } }));
-    expect(deps.store.partner('acme')?.bucket).toBe('partner-bucket');
+    expect((await deps.store.partner('acme'))?.bucket).toBe('partner-bucket');
   });
 });

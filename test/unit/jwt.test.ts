@@ -16,7 +16,8 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import { JwtVerifier, MAX_TOKEN_BYTES, type JwtVerifierOptions } from '../../src/auth/jwt.js';
+import { MAX_TOKEN_BYTES, type JwtVerifier } from '../../src/auth/jwt.js';
+import { remoteJwtVerifier, type JwtVerifierOptions } from '../../src/wiring/jwtVerifier.js';
 import type { JwtClientConfig } from '../../src/config/schema.js';
 import { JwksUnavailableError, UnauthenticatedError } from '../../src/domain/errors.js';
 import { caught, fakeStore, jwtClient } from '../support/authFakes.js';
@@ -72,7 +73,7 @@ async function extraServer(handler: Handler): Promise<TestServer> {
 /** A verifier over one JWT client (acme/app) trusting `issuer`; fresh, so its JWKS cache is empty. */
 function verifierFor(jwt: Partial<JwtClientConfig> & { issuer: string }, options: Partial<JwtVerifierOptions> = {}): JwtVerifier {
   const store = fakeStore({ jwtClients: [{ partnerId: 'acme', clientId: 'app', client: jwtClient(jwt) }] });
-  return new JwtVerifier(store, {
+  return remoteJwtVerifier(store, {
     jwksTimeoutMs: JWKS_TIMEOUT_MS,
     jwksMaxBytes: 64 * 1024,
     clockToleranceSeconds: 5,
@@ -173,7 +174,7 @@ describe('JwtVerifier: client selection by (iss, aud) before any fetch', () => {
         { partnerId: 'acme', clientId: 'web', client: jwtClient({ issuer: idp.url, audience: 'acme-web' }) },
       ],
     });
-    const verifier = new JwtVerifier(store, { jwksTimeoutMs: JWKS_TIMEOUT_MS, jwksMaxBytes: 65536, clockToleranceSeconds: 5, allowInsecureLoopbackHttp: true });
+    const verifier = remoteJwtVerifier(store, { jwksTimeoutMs: JWKS_TIMEOUT_MS, jwksMaxBytes: 65536, clockToleranceSeconds: 5, allowInsecureLoopbackHttp: true });
     await expect(verifier.verify(await token(es256))).resolves.toMatchObject({ clientId: 'app' });
     await expect(verifier.verify(await token(es256, { aud: 'unknown' }))).resolves.toMatchObject({ clientId: 'any' });
     await expectRefusal(verifier.verify(await token(es256, { aud: ['acme-app', 'acme-web'] })), UnauthenticatedError, 'token matches more than one client; use a distinct audience');

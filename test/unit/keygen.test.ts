@@ -60,8 +60,8 @@ describe('npm run keygen', () => {
     const { key, id, sha256 } = parseOutput(stdout);
     expect(key.startsWith(`sbk_${id}_`)).toBe(true);
     expect(hashApiKey(key)).toBe(sha256);
-    const store = fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', entry: { id, sha256 } }] });
-    expect(verifyApiKey(store, key, new Date())).toEqual({ partnerId: 'acme', clientId: 'backend', keyId: id });
+    const store = fakeStore({ apiKeys: [{ partnerId: 'acme', clientId: 'backend', key: { id, sha256 } }] });
+    expect(await verifyApiKey(store, key, new Date())).toEqual({ partnerId: 'acme', clientId: 'backend', keyId: id });
   }, SLOW);
 
   it('--help lists every option and exits 0 without making a key', async () => {

@@ -5,7 +5,7 @@ import {
   MAX_PART_URLS_PER_CALL, partLength, planForGrant, planMultipart, ranges, unquote,
 } from '../../src/rules/multipartPlan.js';
 import { InvalidRequestError, TooLargeError, UploadMismatchError } from '../../src/domain/errors.js';
-import type { Grant } from '../../src/ports/ports.js';
+import type { Grant } from '../../src/domain/model.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { JwtVerifier, type JwtVerifierOptions } from '../../src/auth/jwt.js';
+import type { JwtVerifier } from '../../src/auth/jwt.js';
+import { remoteJwtVerifier, type JwtVerifierOptions } from '../../src/wiring/jwtVerifier.js';
 import { discoveryUrl } from '../../src/adapters/oidcDiscovery.js';
 import type { JwtClientConfig } from '../../src/config/schema.js';
 import { JwksUnavailableError } from '../../src/domain/errors.js';
@@ -50,7 +51,7 @@ async function idp(document: (url: string) => unknown, extra: Record<string, Han
 }
 
 function verifier(jwt: Partial<JwtClientConfig> & { issuer: string }, options: Partial<JwtVerifierOptions> = {}): JwtVerifier {
-  return new JwtVerifier(fakeStore({ jwtClients: [{ partnerId: 'acme', clientId: 'app', client: jwtClient(jwt) }] }), {
+  return remoteJwtVerifier(fakeStore({ jwtClients: [{ partnerId: 'acme', clientId: 'app', client: jwtClient(jwt) }] }), {
     jwksTimeoutMs: TIMEOUT_MS, jwksMaxBytes: MAX_BYTES, clockToleranceSeconds: 5, allowInsecureLoopbackHttp: true, ...options,
   });
 }

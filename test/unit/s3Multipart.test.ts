@@ -17,7 +17,7 @@ import { mapS3Error, multipartEtag, S3MultipartStore } from '../../src/adapters/
 import {
   S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
 } from '../../src/domain/errors.js';
-import type { MultipartCall, S3Target, TemporaryCredentials } from '../../src/ports/ports.js';
+import type { MultipartCall, S3Target, TemporaryCredentials } from '../../src/domain/model.js';
 
 const credentials: TemporaryCredentials = {
   accessKeyId: 'ASIAEXAMPLESESSION', secretAccessKey: 'session-secret', sessionToken: 'session-token', expiration: new Date('2030-01-01T00:00:00Z'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
-import type { PresignBase, S3Target, TemporaryCredentials } from '../../src/ports/ports.js';
+import type { PresignBase, S3Target, TemporaryCredentials } from '../../src/domain/model.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const signingDate = new Date(NOW);

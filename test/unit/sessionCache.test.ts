@@ -3,7 +3,8 @@ import { SessionCache } from '../../src/rules/sessionCache.js';
 import {
   PartnerRoleNotAssumableError, StsThrottledError, StsTimeoutError, StsUnavailableError, StsUpstreamError,
 } from '../../src/domain/errors.js';
-import type { AssumeRoleRequest, CredentialIssuer, TemporaryCredentials } from '../../src/ports/ports.js';
+import type { AssumeRoleRequest, TemporaryCredentials } from '../../src/domain/model.js';
+import type { CredentialIssuer } from '../../src/ports/ports.js';
 
 const START = Date.parse('2026-03-01T12:00:00Z');
 

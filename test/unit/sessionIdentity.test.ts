@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { MAX_SESSION_NAME_LENGTH, SESSION_NAME_PATTERN } from '../../src/rules/limits.js';
 import { encodeSubject } from '../../src/rules/subject.js';
 import { fitSessionName, sessionIdentity } from '../../src/rules/sessionIdentity.js';
-import type { Caller } from '../../src/ports/ports.js';
+import type { Caller } from '../../src/domain/model.js';
 
 function caller(overrides: Partial<Caller> = {}): Caller {
   const subject = overrides.subject ?? 'alice';

@@ -3,7 +3,7 @@ import { MAX_SESSION_POLICY_CHARS } from '../../src/rules/limits.js';
 import { PolicyTooLargeError } from '../../src/domain/errors.js';
 import type { Action } from '../../src/domain/actions.js';
 import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
-import type { Scope } from '../../src/ports/ports.js';
+import type { Scope } from '../../src/domain/model.js';
 import { simulate, validatePolicy } from '../support/iamSim.js';
 
 const BUCKET = 'partner-bucket';
@@ -45,11 +45,6 @@ describe('buildSessionPolicy: exact JSON per action combination', () => {
     expect(buildSessionPolicy(scope(['list', 'delete', 'write', 'read', 'read']))).toBe(buildSessionPolicy(scope(['read', 'write', 'list', 'delete'])));
   });
 
-  it('names exactly one object, and never the bucket listing, when the scope binds a key', () => {
-    const json = buildSessionPolicy(scope(['read', 'list'], { objectKey: 'acme/reports/q1.pdf' }));
-    expect(json).toBe(policy(objectStatement(['s3:GetObject'], `arn:aws:s3:::${BUCKET}/acme/reports/q1.pdf`)));
-  });
-
   it('takes the partition from the scope', () => {
     expect(buildSessionPolicy(scope(['read', 'list'], { partition: 'aws-cn' }))).toBe(
       policy(objectStatement(['s3:GetObject'], `arn:aws-cn:s3:::${BUCKET}/acme/*`), LIST.replace('arn:aws:', 'arn:aws-cn:')),
@@ -58,7 +53,7 @@ describe('buildSessionPolicy: exact JSON per action combination', () => {
 
   it('produces a document iam-policy accepts as a session policy', () => {
     expect(validatePolicy(buildSessionPolicy(scope(['read', 'write', 'list', 'delete'])))).toEqual([]);
-    expect(validatePolicy(buildSessionPolicy(scope(['read'], { objectKey: 'acme/a b/ü.txt' })))).toEqual([]);
+    expect(validatePolicy(buildSessionPolicy(scope(['read'], { prefix: 'acme/a b/ü/' })))).toEqual([]);
   });
 
   it('validatePolicy reports a broken document (the helper is not vacuous)', () => {
@@ -71,9 +66,6 @@ describe('buildSessionPolicy: refuses what IAM would read as a pattern', () => {
     ['prefix', { prefix: 'ac*me/' }],
     ['prefix', { prefix: 'acme?/' }],
     ['prefix', { prefix: 'acme/${aws:username}/' }],
-    ['objectKey', { objectKey: 'acme/*' }],
-    ['objectKey', { objectKey: 'acme/x?.pdf' }],
-    ['objectKey', { objectKey: 'acme/$x' }],
     ['bucket', { bucket: 'partner-*' }],
   ])('%s %j', (field, extra) => {
     expect(() => buildSessionPolicy(scope(['read'], extra))).toThrow(TypeError);
@@ -85,29 +77,23 @@ describe('buildSessionPolicy: refuses what IAM would read as a pattern', () => {
     expect(() => buildSessionPolicy(scope(['read'], { prefix: '' }))).toThrow(TypeError);
   });
 
-  it('refuses an object key outside the prefix, or the bare prefix', () => {
-    expect(() => buildSessionPolicy(scope(['read'], { objectKey: 'other/x' }))).toThrow('scope.objectKey must be a key inside scope.prefix');
-    expect(() => buildSessionPolicy(scope(['read'], { objectKey: 'acme/' }))).toThrow(TypeError);
-  });
-
   it('refuses a scope that grants nothing', () => {
     expect(() => buildSessionPolicy(scope([]))).toThrow('scope grants no action');
-    expect(() => buildSessionPolicy(scope(['list'], { objectKey: 'acme/x' }))).toThrow('scope grants no action');
   });
 });
 
 describe('buildSessionPolicy: size limit', () => {
-  // Fixed overhead of a read policy on an exact key, so a key length can be chosen to land on the limit.
-  const overhead = buildSessionPolicy(scope(['read'], { objectKey: 'acme/x' })).length - 'acme/x'.length;
+  // Fixed overhead of a read policy on a prefix, so a prefix length can be chosen to land on the limit.
+  const overhead = buildSessionPolicy(scope(['read'], { prefix: 'acme/x/' })).length - 'acme/x/'.length;
 
   it('accepts a policy of exactly the limit', () => {
-    const key = `acme/${'k'.repeat(MAX_SESSION_POLICY_CHARS - overhead - 'acme/'.length)}`;
-    expect(buildSessionPolicy(scope(['read'], { objectKey: key }))).toHaveLength(MAX_SESSION_POLICY_CHARS);
+    const prefix = `acme/${'k'.repeat(MAX_SESSION_POLICY_CHARS - overhead - 'acme//'.length)}/`;
+    expect(buildSessionPolicy(scope(['read'], { prefix }))).toHaveLength(MAX_SESSION_POLICY_CHARS);
   });
 
   it('refuses one character more with a 400 naming size and limit', () => {
-    const key = `acme/${'k'.repeat(MAX_SESSION_POLICY_CHARS - overhead - 'acme/'.length + 1)}`;
-    const attempt = (): string => buildSessionPolicy(scope(['read'], { objectKey: key }));
+    const prefix = `acme/${'k'.repeat(MAX_SESSION_POLICY_CHARS - overhead - 'acme//'.length + 1)}/`;
+    const attempt = (): string => buildSessionPolicy(scope(['read'], { prefix }));
     expect(attempt).toThrow(PolicyTooLargeError);
     expect(attempt).toThrow(`the session policy is ${MAX_SESSION_POLICY_CHARS + 1} characters; STS allows at most ${MAX_SESSION_POLICY_CHARS}`);
     try {
@@ -150,10 +136,4 @@ describe('buildSessionPolicy under the IAM simulator (session policy is the only
     await expect(simulate(withList, 's3:ListBucket', 'arn:aws:s3:::other-bucket', { 's3:prefix': 'acme/' })).resolves.toBe('ImplicitlyDenied');
   });
 
-  it('a key-bound policy allows that key only', async () => {
-    const json = buildSessionPolicy(scope(['read'], { objectKey: 'acme/a.pdf' }));
-    await expect(simulate(json, 's3:GetObject', `arn:aws:s3:::${BUCKET}/acme/a.pdf`)).resolves.toBe('Allowed');
-    await expect(simulate(json, 's3:GetObject', `arn:aws:s3:::${BUCKET}/acme/a.pdf2`)).resolves.toBe('ImplicitlyDenied');
-    await expect(simulate(json, 's3:GetObject', `arn:aws:s3:::${BUCKET}/acme/b.pdf`)).resolves.toBe('ImplicitlyDenied');
-  });
 });

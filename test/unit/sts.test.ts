@@ -13,7 +13,7 @@ import {
 import { StsCredentialIssuer, type StsLogger } from '../../src/adapters/aws/sts.js';
 import { mapStsError } from '../../src/adapters/aws/stsErrors.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { AssumeRoleRequest } from '../../src/ports/ports.js';
+import type { AssumeRoleRequest } from '../../src/domain/model.js';
 
 const POLICY = '{"Version":"2012-10-17","Statement":[{"Sid":"Objects","Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::partner-bucket/acme/*"}]}';
 const EXPIRATION = new Date('2030-01-01T00:15:00Z');

@@ -5,7 +5,7 @@ import { serve, type TestServer } from '../support/loopbackServer.js';
 import { STSClient } from '@aws-sdk/client-sts';
 import { PolicyTooLargeError, StsThrottledError, StsTimeoutError, StsUnavailableError } from '../../src/domain/errors.js';
 import { StsCredentialIssuer } from '../../src/adapters/aws/sts.js';
-import type { AssumeRoleRequest } from '../../src/ports/ports.js';
+import type { AssumeRoleRequest } from '../../src/domain/model.js';
 
 const EXPIRATION = new Date('2030-01-01T00:15:00Z');
 const ROLE_MESSAGE = 'partner "acme" role could not be assumed: check the role trust policy names the broker role, the ExternalId, sts:TagSession and sts:SetSourceIdentity';

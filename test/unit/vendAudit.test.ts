@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { auditIssuance } from '../../src/usecases/audit.js';
-import { multipartCall } from '../../src/usecases/multipartSession.js';
-import { presignSigning } from '../../src/usecases/session.js';
+import { multipartCall, presignSigning } from '../../src/usecases/session.js';
+import { scopeForObject } from '../../src/rules/scope.js';
 import { resolveGrant } from '../../src/usecases/resolveGrant.js';
-import type { Caller } from '../../src/ports/ports.js';
+import type { Caller } from '../../src/domain/model.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { captureLogs } from '../support/captureLogs.js';
 import { brokerConfig } from '../support/configFixture.js';
@@ -22,24 +22,24 @@ const signingKeyOf = (url: string): string => new URL(url).searchParams.get('X-A
 describe('presign and multipart helpers name the signing session', () => {
   it('presignSigning returns the AccessKeyId of the cached session that signs the URL, the same for every URL it signs', async () => {
     const { deps, issuer } = testDeps(brokerConfig(), { now: () => START });
-    const grant = resolveGrant(deps.store, CALLER);
-    const first = await presignSigning(deps, CALLER, grant, { action: 'read', key: 'acme/a.pdf', expiresIn: 300 });
-    const second = await presignSigning(deps, CALLER, grant, { action: 'read', key: 'acme/b.pdf', expiresIn: 300 });
+    const grant = await resolveGrant(deps.store, CALLER);
+    const first = await presignSigning(deps, CALLER, grant, { request: scopeForObject(grant, { action: 'read', relativeKey: 'a.pdf' }), expiresIn: 300 });
+    const second = await presignSigning(deps, CALLER, grant, { request: scopeForObject(grant, { action: 'read', relativeKey: 'b.pdf' }), expiresIn: 300 });
     expect(issuer.issued).toHaveLength(1);
     expect(first.accessKeyId).toBe(issuer.issued[0]!.accessKeyId);
     expect(second.accessKeyId).toBe(first.accessKeyId);
     const { url } = await deps.presigner.presignGet(first.base);
     expect(signingKeyOf(url)).toBe(first.accessKeyId);
     // a different action is a different session, and says so
-    const write = await presignSigning(deps, CALLER, grant, { action: 'write', key: 'acme/c.pdf', expiresIn: 300 });
+    const write = await presignSigning(deps, CALLER, grant, { request: scopeForObject(grant, { action: 'write', relativeKey: 'c.pdf' }), expiresIn: 300 });
     expect(write.accessKeyId).toBe(issuer.issued[1]!.accessKeyId);
     expect(write.accessKeyId).not.toBe(first.accessKeyId);
   });
 
   it('multipartCall returns the AccessKeyId of the session that makes the S3 call', async () => {
     const { deps, issuer } = testDeps(brokerConfig(), { now: () => START });
-    const grant = resolveGrant(deps.store, CALLER);
-    const { call, accessKeyId } = await multipartCall(deps, CALLER, grant, 'acme/big.bin');
+    const grant = await resolveGrant(deps.store, CALLER);
+    const { call, accessKeyId } = await multipartCall(deps, CALLER, grant, scopeForObject(grant, { action: 'write', relativeKey: 'big.bin' }));
     expect(accessKeyId).toBe(call.credentials.accessKeyId);
     expect(accessKeyId).toBe(issuer.issued[0]!.accessKeyId);
   });
@@ -53,7 +53,8 @@ describe('auditIssuance', () => {
         requestId: 'req-1',
         caller: CALLER,
         action: 'download',
-        scope: { partition: 'aws', bucket: 'partner-bucket', prefix: 'acme/', actions: ['read'], objectKey: 'acme/a.pdf' },
+        scope: { partition: 'aws', bucket: 'partner-bucket', prefix: 'acme/', actions: ['read'] },
+        key: 'acme/a.pdf',
         sessionName: 'sbk-acme-backend-acmek1',
         accessKeyId: 'ASIAAUDITEXAMPLE0001',
         expiresAt: new Date(START),

@@ -3,9 +3,8 @@
  * caller cannot spend the account's AssumeRole budget for every partner. Time is an injected clock.
  */
 import { describe, expect, it } from '@jest/globals';
-import {
-  DEFAULT_VEND_RATE, setVendRateLimiter, vendRateLimiter, VendRateLimiter,
-} from '../../src/usecases/vendCredentials.js';
+import { setVendRateLimiter, vendRateLimiter } from '../../src/usecases/vendCredentials.js';
+import { DEFAULT_VEND_RATE, VendRateLimiter } from '../../src/rules/vendRate.js';
 import { RateLimitedError } from '../../src/domain/errors.js';
 import { errorResponse } from '../../src/http/responses.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';

@@ -7,7 +7,9 @@ import { Agent as HttpsAgent } from 'node:https';
 import {
   BrokerError, DeadlineExceededError, S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
 } from '../../domain/errors.js';
-import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS, type MultipartCall, type MultipartStore, type UploadedPart } from '../../ports/ports.js';
+import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS } from '../../ports/deadline.js';
+import type { MultipartCall, UploadedPart } from '../../domain/model.js';
+import type { MultipartStore } from '../../ports/ports.js';
 import { MAX_MULTIPART_PARTS } from '../../rules/limits.js';
 import { clientConfig } from './s3Presigner.js';
 import { guardAttempts } from './sts.js';

@@ -2,7 +2,8 @@ import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand, type S
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../../rules/limits.js';
-import type { PresignBase, Presigner } from '../../ports/ports.js';
+import type { PresignBase } from '../../domain/model.js';
+import type { Presigner } from '../../ports/ports.js';
 
 /** Headers a PUT URL signs besides host: the client must send exactly these values. */
 const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);

@@ -1,5 +1,7 @@
 import { AssumeRoleCommand, type AssumeRoleCommandInput, type Credentials, STSClient } from '@aws-sdk/client-sts';
-import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS, type AssumeRoleRequest, type CredentialIssuer, type TemporaryCredentials } from '../../ports/ports.js';
+import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS } from '../../ports/deadline.js';
+import type { AssumeRoleRequest, TemporaryCredentials } from '../../domain/model.js';
+import type { CredentialIssuer } from '../../ports/ports.js';
 import { DeadlineExceededError, StsTimeoutError, StsUpstreamError } from '../../domain/errors.js';
 import { mapStsError } from './stsErrors.js';
 
