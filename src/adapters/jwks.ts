@@ -1,6 +1,6 @@
 /**
  * Bounded fetches from an identity provider (its JWKS and its OIDC discovery document): https only
- * (the loopback rule of ../net/loopback.js), no redirects, a size cap enforced while reading, a
+ * (the loopback rule of ../rules/loopback.js), no redirects, a size cap enforced while reading, a
  * timeout of min(`timeoutMs`, the request's time left) that covers the body too.
  */
 import { errors, type JWTVerifyGetKey } from 'jose';

@@ -1,5 +1,5 @@
 /**
- * `${sub}` folders across clients, partners and issuers on one bucket (src/config/subjectFolders.ts),
+ * `${sub}` folders across clients, partners and issuers on one bucket (src/rules/subjectFolders.ts),
  * over random configs: prefixes built from a small alphabet of segments (with `${sub}`, and a
  * segment no subject can become), API-key and JWT clients, literal and template prefixes, 1–2
  * partners on 1–2 buckets, 1–2 issuers, declared shares between twins of one issuer.

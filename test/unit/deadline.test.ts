@@ -1,5 +1,5 @@
 /**
- * The request deadline (Deadline in src/ports.ts; set per invocation by the Lambda handler from
+ * The request deadline (Deadline in src/ports/deadline.ts; set per invocation by the Lambda handler from
  * context.getRemainingTimeInMillis() less DEADLINE_MARGIN_MS) bounds every upstream call: a JWKS
  * or OIDC discovery fetch and an S3 multipart call give up when it passes (504 deadline_exceeded)
  * even though their own timeouts are longer, and no attempt starts with too little time left.

@@ -48,6 +48,13 @@ describe('YamlGrantStore', () => {
     expect(await s.partner('hasOwnProperty')).toBeUndefined();
   });
 
+  it('allows exactly the origins some client lists', async () => {
+    const s = store({ partners: { acme: { clients: { app: { cors: { origins: ['https://app.example.com'] } } } } } });
+    expect(await s.isOriginAllowed('https://app.example.com')).toBe(true);
+    expect(await s.isOriginAllowed('https://evil.example.com')).toBe(false);
+    expect(await s.isOriginAllowed('constructor')).toBe(false);
+  });
+
   it('reports the config hash', async () => {
     const config = brokerConfig();
     expect(await new YamlGrantStore(config).version()).toBe(configHash(config));

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { GrantViolationError, InvalidDurationError, InvalidKeyError, InvalidRequestError } from '../../src/domain/errors.js';
 import { YamlGrantStore } from '../../src/adapters/yamlGrantStore.js';
 import { resolveGrant } from '../../src/usecases/resolveGrant.js';
-import { scopeForCredentials, scopeForObject } from '../../src/rules/scope.js';
+import { scopeForCredentials, scopeForObject, sessionScopeFor } from '../../src/rules/scope.js';
 import { encodeSubject } from '../../src/rules/subject.js';
 import type { Grant } from '../../src/domain/model.js';
 import { brokerConfig } from '../support/configFixture.js';
@@ -134,5 +134,12 @@ describe('scopeForObject', () => {
     const grant = await appGrant();
     expect(() => scopeForObject(grant, { action: 'read', relativeKey })).toThrow(InvalidKeyError);
     expect(() => scopeForObject(grant, { action: 'read', relativeKey })).toThrow('full key is 1025 bytes of UTF-8; the limit is 1024');
+  });
+});
+
+describe('sessionScopeFor', () => {
+  it('widens an object request to the grant prefix and its one action, without the key', async () => {
+    const request = scopeForObject(await appGrant(), { action: 'read', relativeKey: 'photos/cat.jpg' });
+    expect(sessionScopeFor(request)).toEqual({ partition: 'aws', bucket: 'partner-bucket', prefix: 'acme/users/alice/', actions: ['read'] });
   });
 });
