@@ -17,10 +17,10 @@
  * (the simulation is deterministic and cheap, so it runs in full); CI runs it, and it fails only if
  * the benchmark breaks, never on timing.
  */
-import { S3Presigner } from '../../src/aws/s3.js';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
-import { coldStart } from '../../src/wiring.js';
+import { coldStart } from '../../src/wiring/withAws.js';
 import { runCli, UsageError, type CliSpec } from '../lib/cli.js';
 import { bundlesAndColdStarts } from './coldStart.js';
 import { now, type Handler } from './harness.js';

@@ -8,12 +8,13 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { jwtVerify } from 'jose';
-import { clientConfig } from '../../src/aws/s3.js';
-import type { BrokerDeps } from '../../src/broker/deps.js';
-import { presignSession } from '../../src/broker/presignSession.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import type { TemporaryCredentials } from '../../src/ports.js';
+import { clientConfig } from '../../src/adapters/aws/s3Presigner.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
+import { signingSession } from '../../src/usecases/session.js';
+import { scopeForObject } from '../../src/rules/scope.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import type { TemporaryCredentials } from '../../src/domain/model.js';
 import { interleaved, lambdaContext, LogSink, median, pct, uploadEvent, type Handler } from './harness.js';
 import type { Bench } from './setup.js';
 import { AUDIENCE, PRESIGN_EXPIRES_IN, PUT_SIGNED_HEADERS, SUBJECT, UPLOAD_BYTES, UPLOAD_TYPE, type Runs } from './settings.js';
@@ -27,7 +28,7 @@ export async function presignVsFloor(bench: Bench, deps: BrokerDeps, handler: Ha
   const floorTokens = await idp.mint(total);
   // Events are built before timing (API Gateway builds them, not the handler).
   const handlerEvents = handlerTokens.map((t, n) => uploadEvent(t, n));
-  const grant = resolveGrant(deps.store, { partnerId: 'bench', clientId: 'app', method: 'jwt', subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) });
+  const grant = await resolveGrant(deps.store, { partnerId: 'bench', clientId: 'app', method: 'jwt', subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) });
   const key = `${grant.prefix}bench/floor.jpg`;
 
   const handlerCall = async (i: number) => {
@@ -47,7 +48,7 @@ export async function presignVsFloor(bench: Bench, deps: BrokerDeps, handler: Ha
   const times = await sink.around(async () => {
     // Warm: the JWKS is fetched, the session assumed (local STS) and cached, the JIT warm.
     await handlerCall(0);
-    credentials = (await presignSession(deps, { partnerId: 'bench', clientId: 'app', method: 'jwt', subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) }, grant, 'write', PRESIGN_EXPIRES_IN)).credentials;
+    credentials = (await signingSession(deps, { partnerId: 'bench', clientId: 'app', method: 'jwt', subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) }, grant, scopeForObject(grant, { action: 'write', relativeKey: 'bench/floor.jpg' }), PRESIGN_EXPIRES_IN)).credentials;
     for (let i = 1; i < runs.presignWarmup; i += 1) { await handlerCall(i); await floorCall(i); }
     const offset = runs.presignWarmup;
     return interleaved(runs.presignBatches, runs.presignBatchSize, (i) => handlerCall(offset + i), (i) => floorCall(offset + i));

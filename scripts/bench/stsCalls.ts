@@ -1,18 +1,20 @@
 /**
  * Section 2: STS calls over two simulated hours: 100,000 presigns from 10 partners × 10 subjects,
- * expiries 60–900 s, through presignSession + SessionCache with a counting issuer and a fake clock,
+ * expiries 60–900 s, through signingSession + SessionCache with a counting issuer and a fake clock,
  * beside the theoretical minimum; one container, then 4 with separate caches. Goal ≤ 1.2× the
  * minimum and ≤ 1% of requests.
  */
 import { stringify } from 'yaml';
-import { SessionCache } from '../../src/aws/sessionCache.js';
-import type { BrokerDeps } from '../../src/broker/deps.js';
-import { presignSession } from '../../src/broker/presignSession.js';
+import { SessionCache } from '../../src/rules/sessionCache.js';
+import type { BrokerDeps } from '../../src/usecases/deps.js';
+import { signingSession } from '../../src/usecases/session.js';
+import { scopeForObject } from '../../src/rules/scope.js';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigGrantStore } from '../../src/grants/grantStore.js';
-import { resolveGrant } from '../../src/grants/resolveGrant.js';
-import { encodeSubject } from '../../src/grants/subject.js';
-import type { AssumeRoleRequest, Caller, CredentialIssuer } from '../../src/ports.js';
+import { YamlGrantStore } from '../../src/adapters/yamlGrantStore.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
+import { encodeSubject } from '../../src/rules/subject.js';
+import type { AssumeRoleRequest, Caller } from '../../src/domain/model.js';
+import type { CredentialIssuer } from '../../src/ports/ports.js';
 import { prng } from './harness.js';
 import type { Runs } from './settings.js';
 
@@ -78,7 +80,7 @@ function minimumSessions(requests: readonly SimRequest[], containerOf: (i: numbe
 
 export async function stsCallsSimulation(runs: Runs): Promise<SimOutcome[]> {
   const config = parseConfig(simConfigYaml(), 'bench-sim.yaml');
-  const store = new ConfigGrantStore(config);
+  const store = new YamlGrantStore(config);
   const callers: Caller[] = [];
   for (let p = 0; p < SIM.partners; p += 1) {
     for (let s = 0; s < SIM.subjectsPerPartner; s += 1) {
@@ -86,7 +88,7 @@ export async function stsCallsSimulation(runs: Runs): Promise<SimOutcome[]> {
       callers.push({ partnerId: `p${p}`, clientId: 'app', method: 'jwt', subject, subjectSegment: encodeSubject(subject) });
     }
   }
-  const grants = callers.map((c) => resolveGrant(store, c));
+  const grants = await Promise.all(callers.map((c) => resolveGrant(store, c)));
   const requests = simRequests(runs.simRequests, callers.length, 20260301);
   const random = prng(7);
   const randomContainer = requests.map(() => Math.floor(random() * 4));
@@ -115,7 +117,9 @@ export async function stsCallsSimulation(runs: Runs): Promise<SimOutcome[]> {
     for (let i = 0; i < requests.length; i += 1) {
       const r = requests[i]!;
       clock = start + r.t;
-      const session = await presignSession(containers[scenario.containerOf(i)]!, callers[r.caller]!, grants[r.caller]!, r.action, r.expiresIn);
+      const grant = grants[r.caller]!;
+      const request = scopeForObject(grant, { action: r.action, relativeKey: 'bench/object.bin' });
+      const session = await signingSession(containers[scenario.containerOf(i)]!, callers[r.caller]!, grant, request, r.expiresIn);
       // presignWindow would cap the URL at the session's expiry: count it if that ever happens
       if (session.credentials.expiration.getTime() - clock < r.expiresIn * 1000) shortened += 1;
     }

@@ -3,10 +3,11 @@
  * on the same warm STSClient, both against the local STS. Goal ≤ 1.1×.
  */
 import { AssumeRoleCommand, type AssumeRoleCommandInput, type STSClient } from '@aws-sdk/client-sts';
-import { setVendRateLimiter, VendRateLimiter } from '../../src/broker/vendCredentials.js';
+import { VendRateLimiter } from '../../src/rules/vendRate.js';
+import { setVendRateLimiter } from '../../src/usecases/vendCredentials.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
-import { coldStart, noPresigner } from '../../src/wiring.js';
+import { coldStart, noPresigner } from '../../src/wiring/withAws.js';
 import { benchEvent, expectOk, interleaved, lambdaContext, LogSink, median, pct, type Handler } from './harness.js';
 import type { Bench } from './setup.js';
 import type { Runs } from './settings.js';
@@ -24,7 +25,7 @@ export async function vendVsSts(bench: Bench, runs: Runs): Promise<VendResult> {
   return sink.around(async () => {
     expectOk(await handler(event(), lambdaContext), 'POST /v1/credentials');
     const clients = Reflect.get(deps.issuer, 'clients') as unknown;
-    if (!(clients instanceof Map) || clients.size !== 1) throw new Error('expected the STS issuer to hold exactly one client after the first vend (src/aws/sts.ts changed?)');
+    if (!(clients instanceof Map) || clients.size !== 1) throw new Error('expected the STS issuer to hold exactly one client after the first vend (src/adapters/aws/sts.ts changed?)');
     const client = [...clients.values()][0] as STSClient;
     // Capture the exact input the handler sends, once, then take the hook out again.
     let captured: AssumeRoleCommandInput | undefined;

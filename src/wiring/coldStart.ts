@@ -2,7 +2,7 @@
  * Cold start without any AWS SDK client: read settings, load and validate the config (refusing to
  * start on an invalid one), and wire ports to the adapters a handler passes in. `./withAws.ts`
  * adds the STS issuer; handlers that never call AWS (health, openapi, preflight, whoami) wire from
- * here, so their bundles carry no SDK at all (scripts/bench.ts section 4 measures the difference).
+ * here, so their bundles carry no SDK at all (scripts/bench/coldStart.ts, section 4 of the benchmark measures the difference).
  */
 import { YamlGrantStore } from '../adapters/yamlGrantStore.js';
 import { loadConfigFileWithNotices } from '../config/load.js';

@@ -377,8 +377,11 @@ describe('session policy for any request (property, pure pipeline)', () => {
       }),
       { numRuns: PURE_RUNS },
     );
-    // Not vacuous: every outcome occurred in meaningful numbers.
-    expect(tally.policies).toBeGreaterThan(PURE_RUNS * 0.25);
+    // Not vacuous: every outcome occurred in meaningful numbers. The seed is random, so each bound
+    // sits far below what the generators produce (measured over runs: policies ≈ 25% of runs, sd ≈ 1%;
+    // invalid_key ≈ 46%; outside_grant ≈ 22%; policy_too_large ≈ 23 cases, sd ≈ 5): a miss means a
+    // generator or rule changed, never bad luck (policies at 15% is more than 10 sd below the mean).
+    expect(tally.policies).toBeGreaterThan(PURE_RUNS * 0.15);
     expect(tally.refused['invalid_key'] ?? 0).toBeGreaterThan(PURE_RUNS * 0.1);
     expect(tally.refused['policy_too_large'] ?? 0).toBeGreaterThan(5);
     expect(tally.refused['outside_grant'] ?? 0).toBeGreaterThan(10);
@@ -595,7 +598,8 @@ describe('session policy for any request (property, through the HTTP handler)', 
       }),
       { numRuns: HANDLER_RUNS },
     );
-    expect(tally.policies).toBeGreaterThan(HANDLER_RUNS * 0.2);
+    // Bounds far below the measured rates (policies ≈ 26% of runs, sd ≈ 3%; invalid_key ≈ 40%), as above.
+    expect(tally.policies).toBeGreaterThan(HANDLER_RUNS * 0.1);
     expect(tally.refused['invalid_key'] ?? 0).toBeGreaterThan(HANDLER_RUNS * 0.1);
   });
 });

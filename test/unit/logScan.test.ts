@@ -1,5 +1,5 @@
 /**
- * The no-secret-in-logs check (test/support/logScan.ts, run by scripts/check-logs.ts after the
+ * The no-secret-in-logs check (scripts/lib/logScan.ts, run by scripts/check-logs.ts after the
  * suites) must be able to fail: planted secrets are found in every form a log line could carry them.
  * Everything here is in memory: nothing secret-shaped is written to this run's own logs.
  */

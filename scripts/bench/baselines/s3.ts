@@ -1,6 +1,6 @@
 /**
  * The S3 half of the presign baselines (section 4): the adapter's S3Client settings
- * (src/aws/s3.ts clientConfig) written out, a fresh client per URL, signing with the session.
+ * (src/adapters/aws/s3Presigner.ts clientConfig) written out, a fresh client per URL, signing with the session.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Credentials } from '@aws-sdk/client-sts';

@@ -1,6 +1,6 @@
 /**
  * SDK-only baseline (section 4) for the credential functions: an AssumeRole with the same STSClient
- * settings as src/aws/sts.ts and a comparable session policy. Bundled by ../coldStart.ts from a
+ * settings as src/adapters/aws/sts.ts and a comparable session policy. Bundled by ../coldStart.ts from a
  * one-line entry that calls makeHandler with the run's values, so the client is made at import
  * time, as in the broker's handlers.
  */

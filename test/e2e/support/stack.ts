@@ -123,7 +123,7 @@ export async function globalSetup(): Promise<void> {
     optInRawWrite(configFile, { acme: ['backend', 'short'], acme2: ['backend'], globex: ['backend'] });
 
     // `npm test` (scripts/test-all) scans every captured log for secrets the run minted
-    // (test/support/logScan.ts): the broker's own log lines, as served by offline, take part.
+    // (scripts/lib/logScan.ts): the broker's own log lines, as served by offline, take part.
     const captureDir = process.env[LOG_CAPTURE_ENV];
     const logFiles = [join(E2E_STACK_DIR, 'offline.log'), ...(captureDir ? [join(captureDir, 'e2e-offline.log')] : [])];
     if (captureDir) {
