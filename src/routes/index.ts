@@ -8,6 +8,7 @@ import { healthRoute } from './health.js';
 import { multipartAbortRoute } from './multipartAbort.js';
 import { multipartCompleteRoute } from './multipartComplete.js';
 import { multipartCreateRoute } from './multipartCreate.js';
+import { multipartListRoute } from './multipartList.js';
 import { multipartPartsRoute } from './multipartParts.js';
 import { uploadsRoute } from './uploads.js';
 import { whoamiRoute } from './whoami.js';
@@ -19,6 +20,7 @@ export const contractRoutes: ReadonlyArray<Route<any>> = [
   uploadsRoute,
   multipartCreateRoute,
   multipartPartsRoute,
+  multipartListRoute,
   multipartCompleteRoute,
   multipartAbortRoute,
   downloadsRoute,

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { abortMultipartUpload } from '../usecases/abortMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
+import { followUpKey, fullKey, KEY_CHOICE, S3_CALL_ERRORS, uploadId } from './schemas.js';
 
-export const multipartAbortInput = z.strictObject({ key: relativeKey, uploadId });
+export const multipartAbortInput = z.strictObject({ key: followUpKey, fullKey: fullKey.optional(), uploadId });
 
 const multipartAbortOutput = z.object({ aborted: z.literal(true) });
 
@@ -14,7 +14,7 @@ export const multipartAbortRoute: AuthenticatedRoute<z.infer<typeof multipartAbo
   summary: 'Abort a multipart upload',
   description:
     'Aborts the upload with the caller\'s scoped write session; S3 frees its parts. An unknown, completed or already aborted uploadId is '
-    + '404 upload_not_found. (The partner\'s lifecycle rule aborts forgotten uploads after a day anyway.)',
+    + '404 upload_not_found. ' + KEY_CHOICE + '(The partner\'s lifecycle rule aborts forgotten uploads after a day anyway.)',
   auth: 'caller',
   input: multipartAbortInput,
   output: multipartAbortOutput,

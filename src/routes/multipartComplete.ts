@@ -2,13 +2,14 @@ import * as z from 'zod';
 import { MAX_MULTIPART_PARTS } from '../rules/limits.js';
 import { completeMultipartUpload } from '../usecases/completeMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { multipartContentLength, partNumber, partSize, relativeKey, S3_CALL_ERRORS, uploadId } from './schemas.js';
+import { followUpKey, fullKey, KEY_CHOICE, multipartContentLength, partNumber, partSize, relativeKeyOut, S3_CALL_ERRORS, uploadId } from './schemas.js';
 
 /** 10000 parts of `{"partNumber":10000,"etag":"\"<32 hex>\""}` are about 700 KB. */
 const COMPLETE_MAX_BODY_BYTES = 1024 * 1024;
 
 export const multipartCompleteInput = z.strictObject({
-  key: relativeKey,
+  key: followUpKey,
+  fullKey: fullKey.optional(),
   uploadId,
   contentLength: multipartContentLength.describe('the declaration sent at create, unchanged (the broker keeps no state)'),
   partSize: partSize.describe('the partSize create returned, unchanged'),
@@ -18,7 +19,7 @@ export const multipartCompleteInput = z.strictObject({
   })).min(1).max(MAX_MULTIPART_PARTS).describe('every part 1..partCount exactly once, in any order'),
 });
 
-const multipartCompleteOutput = z.object({ key: z.string(), etag: z.string() });
+const multipartCompleteOutput = z.object({ key: z.string().describe('the full key'), relativeKey: relativeKeyOut, etag: z.string() });
 
 export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipartCompleteInput>> = {
   id: 'completeMultipartUpload',
@@ -30,7 +31,7 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
     + 'Before CompleteMultipartUpload the broker reads S3\'s ListParts and refuses (400 upload_mismatch, naming every difference) unless the '
     + 'uploaded parts are exactly 1..partCount, each of exactly its declared length, with the ETags sent here; the object can therefore never '
     + 'exceed maxUploadBytes nor differ from the declaration. A refused completion leaves the upload open: upload the named parts again and retry. '
-    + 'An unknown, completed or aborted uploadId is 404 upload_not_found.',
+    + 'An unknown, completed or aborted uploadId is 404 upload_not_found. ' + KEY_CHOICE.trimEnd(),
   auth: 'caller',
   input: multipartCompleteInput,
   output: multipartCompleteOutput,

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { createMultipartUpload } from '../usecases/createMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { contentType, multipartContentLength, partSize, relativeKey, S3_CALL_ERRORS } from './schemas.js';
+import { contentType, multipartContentLength, partSize, relativeKey, relativeKeyOut, S3_CALL_ERRORS } from './schemas.js';
 
 export const multipartCreateInput = z.strictObject({
   key: relativeKey,
@@ -13,6 +13,7 @@ export const multipartCreateInput = z.strictObject({
 const multipartCreateOutput = z.object({
   uploadId: z.string(),
   key: z.string().describe('the full key'),
+  relativeKey: relativeKeyOut,
   partSize: z.number().int().describe('bytes per part; send it back with contentLength on every later call'),
   partCount: z.number().int().describe('parts 1..partCount; the last holds the remainder'),
 });
@@ -26,7 +27,7 @@ export const multipartCreateRoute: AuthenticatedRoute<z.infer<typeof multipartCr
     'Declares the whole object (size, Content-Type) and starts an S3 multipart upload with the caller\'s scoped write session. '
     + 'The size must fit the grant\'s maxUploadBytes and the Content-Type its contentTypes. The broker keeps no state: the client sends '
     + 'contentLength and partSize back with every later call (parts, complete), where they are checked again, so the finished object can only '
-    + 'have exactly the declared size. S3\'s rules: at most 10000 parts of 5 MiB to 5 GiB, only the last smaller.',
+    + 'have exactly the declared size. Later calls name the object by key (relative, as here: relativeKey) or fullKey (key as returned here). An empty contentType (a browser\'s type for an unknown file) means application/octet-stream. S3\'s rules: at most 10000 parts of 5 MiB to 5 GiB, only the last smaller.',
   auth: 'caller',
   input: multipartCreateInput,
   output: multipartCreateOutput,

@@ -2,10 +2,11 @@ import * as z from 'zod';
 import { MAX_PART_URLS_PER_CALL } from '../rules/multipartPlan.js';
 import { signUploadParts } from '../usecases/signUploadParts.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { expiresIn, isoDate, multipartContentLength, partNumber, partSize, relativeKey, uploadId } from './schemas.js';
+import { expiresIn, followUpKey, fullKey, isoDate, KEY_CHOICE, multipartContentLength, partNumber, partSize, uploadId } from './schemas.js';
 
 export const multipartPartsInput = z.strictObject({
-  key: relativeKey,
+  key: followUpKey,
+  fullKey: fullKey.optional(),
   uploadId,
   partNumbers: z.array(partNumber).min(1).max(MAX_PART_URLS_PER_CALL).describe(`1 to ${MAX_PART_URLS_PER_CALL} distinct part numbers, each at most partCount`),
   contentLength: multipartContentLength.describe('the declaration sent at create, unchanged (the broker keeps no state)'),
@@ -32,7 +33,7 @@ export const multipartPartsRoute: AuthenticatedRoute<z.infer<typeof multipartPar
     + 'Besides { key, uploadId, partNumbers }, the body repeats the declaration (contentLength, partSize): the broker keeps no state '
     + 'and S3 cannot tell it an upload\'s declared size, so it is checked against the grant again and each URL signs its part\'s exact '
     + 'Content-Length (parts 1..partCount-1 are partSize, the last the remainder). Part numbers beyond partCount are refused. '
-    + 'Keep the ETag each part PUT answers with: complete needs it.',
+    + 'Keep the ETag each part PUT answers with: complete needs it. ' + KEY_CHOICE.trimEnd(),
   auth: 'caller',
   input: multipartPartsInput,
   output: multipartPartsOutput,

@@ -5,9 +5,22 @@ import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PART_BYTE
 
 /** A key relative to the grant's prefix; the full rules live in rules/objectKey.ts. */
 export const relativeKey = z.string().min(1).max(1024).describe('object key relative to the grant prefix');
+/** A full key, exactly as a response's `key` stated it; it must start with the grant prefix (rules/scope.ts relativeKeyOf). */
+export const fullKey = z.string().min(1).max(1024)
+  .describe('alternative to key: the full key exactly as create returned it (must start with the grant prefix); send exactly one of key and fullKey');
+/** The optional twin of relativeKey on the multipart follow-ups: exactly one of key and fullKey (checked in rules/scope.ts). */
+export const followUpKey = relativeKey.optional()
+  .describe('object key relative to the grant prefix (never the full key: send that as fullKey); send exactly one of key and fullKey');
+/** The sentence each multipart follow-up route's description carries about naming its object. */
+export const KEY_CHOICE = 'Name the object by key (relative to the grant prefix, as everywhere) or by fullKey (exactly the key create returned), '
+  + 'exactly one of them: the broker never guesses whether a key that starts with the grant prefix meant the full key. ';
+/** What upload and multipart responses add beside the full `key`. */
+export const relativeKeyOut = z.string().describe('the key relative to the grant prefix: what to send back as key');
 export const expiresIn = z.number().int().min(MIN_PRESIGN_SECONDS).max(MAX_PRESIGN_SECONDS).default(300)
   .describe('requested URL lifetime in seconds; the response states the real one');
-export const contentType = z.string().min(3).max(255).describe('media type, one of the grant\'s contentTypes');
+export const contentType = z.string().max(255)
+  .refine((t) => t === '' || t.length >= 3, 'must be empty or at least 3 characters')
+  .describe('media type, one of the grant\'s contentTypes; empty (what browsers give an unknown file) means application/octet-stream');
 export const action = z.enum(ACTIONS);
 export const isoDate = z.string().describe('ISO 8601 instant');
 
@@ -22,7 +35,7 @@ export const partSize = z.number().int()
   .max(MAX_PART_BYTES, `must be at most ${MAX_PART_BYTES} bytes (S3's 5 GiB part limit)`);
 export const partNumber = z.number().int().min(1, 'part numbers start at 1').max(MAX_MULTIPART_PARTS, `S3 allows part numbers up to ${MAX_MULTIPART_PARTS}`);
 
-/** Error statuses the routes that call S3 themselves (multipart create, complete, abort) add to the common ones. */
+/** Error statuses the routes that call S3 themselves (multipart create, complete, abort, list) add to the common ones. */
 export const S3_CALL_ERRORS: Readonly<Record<string, string>> = {
   '403': 'Outside the caller\'s grant (outside_grant), or S3 denied the call (s3_access_denied)',
   '502': 'The partner role could not be assumed, or STS or S3 answered unusably (s3_error)',

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { presignUpload } from '../usecases/presignUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { contentType, expiresIn, isoDate, relativeKey } from './schemas.js';
+import { contentType, expiresIn, isoDate, relativeKey, relativeKeyOut } from './schemas.js';
 
 export const uploadInput = z.discriminatedUnion('method', [
   z.strictObject({
@@ -15,8 +15,8 @@ export const uploadInput = z.discriminatedUnion('method', [
 ]);
 
 const uploadOutput = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('PUT'), url: z.string(), headers: z.record(z.string(), z.string()), key: z.string(), expiresAt: isoDate }),
-  z.object({ method: z.literal('POST'), url: z.string(), fields: z.record(z.string(), z.string()), key: z.string(), maxBytes: z.number(), expiresAt: isoDate }),
+  z.object({ method: z.literal('PUT'), url: z.string(), headers: z.record(z.string(), z.string()), key: z.string(), relativeKey: relativeKeyOut, expiresAt: isoDate }),
+  z.object({ method: z.literal('POST'), url: z.string(), fields: z.record(z.string(), z.string()), key: z.string(), relativeKey: relativeKeyOut, maxBytes: z.number(), expiresAt: isoDate }),
 ]);
 
 export const uploadsRoute: AuthenticatedRoute<z.infer<typeof uploadInput>> = {
@@ -27,7 +27,8 @@ export const uploadsRoute: AuthenticatedRoute<z.infer<typeof uploadInput>> = {
   description:
     'PUT: a URL that signs Content-Type and Content-Length (send exactly the returned headers). POST: a browser form policy that pins '
     + 'the key, Content-Type, bucket and content-length-range 1..maxUploadBytes. Keys are relative to the grant prefix; the response '
-    + 'shows the full key. expiresAt is min(requested, signing credentials\' expiry) and matches the URL.',
+    + 'shows the full key (key) and the relative one (relativeKey). An empty contentType (a browser\'s type for an unknown file) means application/octet-stream, '
+    + 'allowed only when the grant lists it. expiresAt is min(requested, signing credentials\' expiry) and matches the URL.',
   auth: 'caller',
   input: uploadInput,
   output: uploadOutput,

@@ -62,6 +62,35 @@ export function scopeForObject(grant: Grant, request: { action: 'read' | 'write'
 }
 
 /**
+ * How a multipart follow-up (parts, complete, abort, list) names its object: `key` relative to the
+ * grant prefix, or `fullKey` exactly as create returned it; exactly one. Nothing is guessed from
+ * `key`: a key that happens to start with the prefix is a legitimate relative key (prefix `a/`, key
+ * `a/x` is `a/a/x`), so only the field the caller chose says which it is.
+ */
+export interface ObjectKeyRef {
+  key?: string | undefined;
+  fullKey?: string | undefined;
+}
+
+/** The relative key an ObjectKeyRef names; `fullKey` must lie under the caller's grant prefix (the key rules apply after, in joinKey). */
+export function relativeKeyOf(grant: Grant, ref: ObjectKeyRef): string {
+  if ((ref.key === undefined) === (ref.fullKey === undefined)) {
+    throw new InvalidRequestError('send exactly one of key (relative to the grant prefix) and fullKey (the full key create returned)');
+  }
+  if (ref.key !== undefined) return ref.key;
+  const fullKey = ref.fullKey!;
+  if (!fullKey.startsWith(grant.prefix)) {
+    throw new GrantViolationError(`fullKey must start with this caller's grant prefix "${grant.prefix}"`);
+  }
+  return fullKey.slice(grant.prefix.length);
+}
+
+/** The key a response's `relativeKey` states: the full key less the grant prefix, what the caller sends back as `key`. */
+export function relativeKeyFor(grant: Grant, objectKey: string): string {
+  return objectKey.slice(grant.prefix.length);
+}
+
+/**
  * The scope of the session that signs (or makes the S3 call) for an object request: the whole
  * grant prefix, the one action. Deliberately wider than the request: one cached session then
  * serves every URL of that caller and action (a per-key session would be one AssumeRole per URL),

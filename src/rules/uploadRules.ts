@@ -2,10 +2,20 @@ import { MAX_SINGLE_PUT_BYTES } from './limits.js';
 import { GrantViolationError, TooLargeError } from '../domain/errors.js';
 import type { Grant } from '../domain/model.js';
 
-/** The content type must be one the client's grant lists (compared without parameters, case-insensitively). */
+/** What an empty content type (a browser's File.type for an unknown file) stands for. */
+export const EMPTY_CONTENT_TYPE_MEANS = 'application/octet-stream';
+
+/**
+ * The content type must be one the client's grant lists (compared without parameters, case-insensitively).
+ * An empty one is application/octet-stream, allowed only where the grant lists that.
+ */
 export function assertContentTypeAllowed(grant: Grant, contentType: string): string {
-  const normalised = contentType.split(';')[0]!.trim().toLowerCase();
   const allowed = grant.client.contentTypes.map((t) => t.toLowerCase());
+  if (contentType === '') {
+    if (allowed.includes(EMPTY_CONTENT_TYPE_MEANS)) return EMPTY_CONTENT_TYPE_MEANS;
+    throw new GrantViolationError(`an empty content type means ${EMPTY_CONTENT_TYPE_MEANS}, which is not allowed for this client (allowed: ${allowed.join(', ')})`);
+  }
+  const normalised = contentType.split(';')[0]!.trim().toLowerCase();
   if (!allowed.includes(normalised)) {
     throw new GrantViolationError(`content type "${normalised}" is not allowed for this client (allowed: ${allowed.join(', ')})`);
   }

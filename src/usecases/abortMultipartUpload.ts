@@ -1,6 +1,6 @@
 /** POST /v1/uploads/multipart/abort: AbortMultipartUpload with the caller's scoped write session. */
 import type { Authorised } from '../domain/model.js';
-import { scopeForObject } from '../rules/scope.js';
+import { relativeKeyOf, scopeForObject, type ObjectKeyRef } from '../rules/scope.js';
 import { auditIssuance } from './audit.js';
 import type { BrokerDeps } from './deps.js';
 import { multipartCall } from './session.js';
@@ -8,10 +8,10 @@ import { multipartCall } from './session.js';
 export async function abortMultipartUpload(
   deps: BrokerDeps,
   { caller, grant }: Authorised,
-  input: { key: string; uploadId: string },
+  input: ObjectKeyRef & { uploadId: string },
   requestId: string,
 ): Promise<void> {
-  const request = scopeForObject(grant, { action: 'write', relativeKey: input.key });
+  const request = scopeForObject(grant, { action: 'write', relativeKey: relativeKeyOf(grant, input) });
   const { call, sessionName, accessKeyId, expiresAt, scope } = await multipartCall(deps, caller, grant, request);
   await deps.multipart.abort({ ...call, uploadId: input.uploadId });
   auditIssuance(deps.logger, {

@@ -1,13 +1,12 @@
 /** POST /v1/uploads/multipart/complete: S3's ListParts must match the declaration before CompleteMultipartUpload. */
 import type { Authorised } from '../domain/model.js';
 import { checkCompletionList, checkUploadedParts, planForGrant } from '../rules/multipartPlan.js';
-import { scopeForObject } from '../rules/scope.js';
+import { relativeKeyFor, relativeKeyOf, scopeForObject, type ObjectKeyRef } from '../rules/scope.js';
 import { auditIssuance } from './audit.js';
 import type { BrokerDeps } from './deps.js';
 import { multipartCall } from './session.js';
 
-export interface CompleteMultipartRequest {
-  key: string;
+export interface CompleteMultipartRequest extends ObjectKeyRef {
   uploadId: string;
   contentLength: number;
   partSize: number;
@@ -19,8 +18,8 @@ export async function completeMultipartUpload(
   { caller, grant }: Authorised,
   input: CompleteMultipartRequest,
   requestId: string,
-): Promise<{ key: string; etag: string }> {
-  const request = scopeForObject(grant, { action: 'write', relativeKey: input.key });
+): Promise<{ key: string; relativeKey: string; etag: string }> {
+  const request = scopeForObject(grant, { action: 'write', relativeKey: relativeKeyOf(grant, input) });
   const key = request.objectKey;
   const plan = planForGrant(grant, input);
   checkCompletionList(plan, input.parts);
@@ -36,5 +35,5 @@ export async function completeMultipartUpload(
     requestId, caller, action: 'multipart:complete', scope, key, sessionName, accessKeyId, expiresAt, cachedSession: true,
     details: { uploadId: input.uploadId, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
   });
-  return { key, etag };
+  return { key, relativeKey: relativeKeyFor(grant, key), etag };
 }

@@ -1,7 +1,7 @@
 /** POST /v1/uploads/multipart: checks the declaration against the grant, then CreateMultipartUpload. */
 import type { Authorised } from '../domain/model.js';
 import { planForGrant } from '../rules/multipartPlan.js';
-import { scopeForObject } from '../rules/scope.js';
+import { relativeKeyFor, scopeForObject } from '../rules/scope.js';
 import { assertContentTypeAllowed } from '../rules/uploadRules.js';
 import { auditIssuance } from './audit.js';
 import type { BrokerDeps } from './deps.js';
@@ -20,7 +20,7 @@ export async function createMultipartUpload(
   { caller, grant }: Authorised,
   input: CreateMultipartRequest,
   requestId: string,
-): Promise<{ uploadId: string; key: string; partSize: number; partCount: number }> {
+): Promise<{ uploadId: string; key: string; relativeKey: string; partSize: number; partCount: number }> {
   const request = scopeForObject(grant, { action: 'write', relativeKey: input.key });
   const key = request.objectKey;
   const contentType = assertContentTypeAllowed(grant, input.contentType);
@@ -31,5 +31,5 @@ export async function createMultipartUpload(
     requestId, caller, action: 'multipart:create', scope, key, sessionName, accessKeyId, expiresAt, cachedSession: true,
     details: { uploadId, contentType, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
   });
-  return { uploadId, key, partSize: plan.partSize, partCount: plan.partCount };
+  return { uploadId, key, relativeKey: relativeKeyFor(grant, key), partSize: plan.partSize, partCount: plan.partCount };
 }

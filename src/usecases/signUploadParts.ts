@@ -1,13 +1,12 @@
 /** POST /v1/uploads/multipart/parts: presigned part URLs, each signing its part's exact length. */
 import type { Authorised } from '../domain/model.js';
 import { checkPartNumbers, partLength, planForGrant } from '../rules/multipartPlan.js';
-import { scopeForObject } from '../rules/scope.js';
+import { relativeKeyOf, scopeForObject, type ObjectKeyRef } from '../rules/scope.js';
 import { auditIssuance } from './audit.js';
 import type { BrokerDeps } from './deps.js';
 import { presignSigning } from './session.js';
 
-export interface SignPartsRequest {
-  key: string;
+export interface SignPartsRequest extends ObjectKeyRef {
   uploadId: string;
   partNumbers: number[];
   contentLength: number;
@@ -24,7 +23,7 @@ export interface SignedPart {
 
 /** The declaration is re-checked against the grant (the broker keeps no state); part URLs are local computation. */
 export async function signUploadParts(deps: BrokerDeps, { caller, grant }: Authorised, input: SignPartsRequest, requestId: string): Promise<SignedPart[]> {
-  const request = scopeForObject(grant, { action: 'write', relativeKey: input.key });
+  const request = scopeForObject(grant, { action: 'write', relativeKey: relativeKeyOf(grant, input) });
   const key = request.objectKey;
   const plan = planForGrant(grant, input);
   checkPartNumbers(plan, input.partNumbers);

@@ -28,6 +28,7 @@ const TEMPLATES: Record<string, Record<string, unknown>> = {
   createMultipartUpload: { key: 'big.pdf', contentType: 'application/pdf', contentLength: 20 * MiB, partSize: 8 * MiB },
   presignMultipartParts: { key: 'big.pdf', uploadId: '2~abc', partNumbers: [1, 2], contentLength: 20 * MiB, partSize: 8 * MiB, expiresIn: 300 },
   completeMultipartUpload: { key: 'big.pdf', uploadId: '2~abc', contentLength: 20 * MiB, partSize: 8 * MiB, parts: [{ partNumber: 1, etag: '"e"' }] },
+  listMultipartParts: { key: 'big.pdf', fullKey: 'acme/big.pdf', uploadId: '2~abc' },
   abortMultipartUpload: { key: 'big.pdf', uploadId: '2~abc' },
   presignDownload: { key: 'a.pdf', filename: 'report.pdf', expiresIn: 300 },
   whoami: {},

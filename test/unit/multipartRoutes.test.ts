@@ -12,7 +12,9 @@ import type { Presigner } from '../../src/ports/ports.js';
 import { multipartAbortRoute } from '../../src/routes/multipartAbort.js';
 import { multipartCompleteRoute } from '../../src/routes/multipartComplete.js';
 import { multipartCreateRoute } from '../../src/routes/multipartCreate.js';
+import { multipartListRoute } from '../../src/routes/multipartList.js';
 import { multipartPartsRoute } from '../../src/routes/multipartParts.js';
+import { uploadsRoute } from '../../src/routes/uploads.js';
 import { apiEvent } from '../support/apiEvent.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { brokerConfig, FIXTURE_API_KEYS, type Overrides } from '../support/configFixture.js';
@@ -43,7 +45,9 @@ function setup(options: { config?: Overrides; jwtSubject?: { partnerId: string; 
   const parts = (body: unknown, headers?: Record<string, string>) => call(multipartPartsRoute, '/v1/uploads/multipart/parts', body, headers);
   const complete = (body: unknown, headers?: Record<string, string>) => call(multipartCompleteRoute, '/v1/uploads/multipart/complete', body, headers);
   const abort = (body: unknown, headers?: Record<string, string>) => call(multipartAbortRoute, '/v1/uploads/multipart/abort', body, headers);
-  return { deps, issuer, multipart, signed, create, parts, complete, abort };
+  const list = (body: unknown, headers?: Record<string, string>) => call(multipartListRoute, '/v1/uploads/multipart/list', body, headers);
+  const upload = (body: unknown, headers?: Record<string, string>) => call(uploadsRoute, '/v1/uploads', body, headers);
+  return { deps, issuer, multipart, signed, create, parts, complete, abort, list, upload };
 }
 
 /** The audit lines among what a call logged (other output, such as Node's warnings, is not JSON). */
@@ -63,7 +67,7 @@ describe('POST /v1/uploads/multipart (create)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const [input] = multipart.callsOf('create');
-    expect(body).toEqual({ uploadId: expect.any(String), key: 'acme/videos/big.pdf', partSize: 5 * MiB, partCount: 5 });
+    expect(body).toEqual({ uploadId: expect.any(String), key: 'acme/videos/big.pdf', relativeKey: 'videos/big.pdf', partSize: 5 * MiB, partCount: 5 });
     expect(body.uploadId).toBe([...multipart.uploads.keys()][0]);
     expect(input).toEqual({
       credentials: issuer.issued[0],
@@ -249,7 +253,7 @@ describe('POST /v1/uploads/multipart/complete', () => {
     const { res, body: out, lines } = await complete(body);
 
     expect(res.statusCode).toBe(200);
-    expect(out).toEqual({ key: 'acme/data/set.pdf', etag: expect.stringMatching(/^"[0-9a-f]{32}-4"$/) });
+    expect(out).toEqual({ key: 'acme/data/set.pdf', relativeKey: 'data/set.pdf', etag: expect.stringMatching(/^"[0-9a-f]{32}-4"$/) });
     expect(multipart.calls.map((c) => c.op)).toEqual(['create', 'listParts', 'complete']);
     const target = { bucket: 'partner-bucket', region: 'ap-northeast-1', forcePathStyle: false };
     expect(multipart.callsOf('listParts')).toEqual([{ credentials: issuer.issued[0], target, key: 'acme/data/set.pdf', uploadId }]);
@@ -365,6 +369,191 @@ describe('POST /v1/uploads/multipart/abort', () => {
     const { abort, multipart } = setup();
     expectRefusal(await abort({ key: 'a.csv', uploadId: '2~x' }, { 'x-api-key': GLOBEX_KEY }), 403, 'outside_grant', 'action outside the grant: write');
     expect(multipart.calls).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/uploads/multipart/list', () => {
+  const declaration = { contentLength: 12 * MiB, partSize: 5 * MiB };
+
+  it('lists every uploaded part (partNumber, size, etag) in part-number order with the caller\'s write session', async () => {
+    const { create, list, multipart, issuer } = setup();
+    const { body: up } = await create({ key: 'videos/big.pdf', contentType: 'application/pdf', ...declaration });
+    const e3 = multipart.putPart(up.uploadId, 3, 2 * MiB);
+    const e1 = multipart.putPart(up.uploadId, 1, 5 * MiB);
+    const { res, body, lines } = await list({ key: 'videos/big.pdf', uploadId: up.uploadId });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(body).toEqual({ parts: [{ partNumber: 1, size: 5 * MiB, etag: e1 }, { partNumber: 3, size: 2 * MiB, etag: e3 }] });
+    expect(multipart.callsOf('listParts')).toEqual([{
+      credentials: issuer.issued[0], target: { bucket: 'partner-bucket', region: 'ap-northeast-1', forcePathStyle: false }, key: 'acme/videos/big.pdf', uploadId: up.uploadId,
+    }]);
+    // create's cached write session makes the call: one AssumeRole for both
+    expect(issuer.requests).toHaveLength(1);
+    expect(audits(lines)).toEqual([expect.objectContaining({
+      message: 'issued', action: 'multipart:list', partner: 'acme', client: 'backend', key: 'acme/videos/big.pdf', uploadId: up.uploadId, uploadedParts: 2,
+    })]);
+  });
+
+  it('answers an empty list for an upload with no parts yet', async () => {
+    const { create, list } = setup();
+    const { body: up } = await create({ key: 'a.pdf', contentType: 'application/pdf', contentLength: 10 });
+    const { res, body } = await list({ key: 'a.pdf', uploadId: up.uploadId });
+    expect({ status: res.statusCode, body }).toEqual({ status: 200, body: { parts: [] } });
+  });
+
+  it('answers 404 upload_not_found for an unknown, aborted or completed upload, or one under another key', async () => {
+    const { create, list, abort } = setup();
+    const { body: up } = await create({ key: 'a.pdf', contentType: 'application/pdf', contentLength: 10 });
+    expectRefusal(await list({ key: 'a.pdf', uploadId: '2~unknown' }), 404, 'upload_not_found', 'no such multipart upload for this key');
+    expectRefusal(await list({ key: 'b.pdf', uploadId: up.uploadId }), 404, 'upload_not_found', 'no such multipart upload for this key');
+    await abort({ key: 'a.pdf', uploadId: up.uploadId });
+    expectRefusal(await list({ key: 'a.pdf', uploadId: up.uploadId }), 404, 'upload_not_found', 'no such multipart upload for this key');
+  });
+
+  it.each([
+    ['a key outside the prefix', { key: '../x.pdf' }, 400, 'invalid_key'],
+    ['a wildcard key', { key: 'x*.pdf' }, 400, 'invalid_key'],
+    ['a missing uploadId', { uploadId: undefined }, 400, 'invalid_request'],
+    ['an uploadId with a space', { uploadId: 'a b' }, 400, 'invalid_request'],
+    ['an unknown field', { partNumbers: [1] }, 400, 'invalid_request'],
+    ['neither key nor fullKey', { key: undefined }, 400, 'invalid_request'],
+  ])('refuses %s before any call', async (_label, change, status, code) => {
+    const { list, multipart, issuer } = setup();
+    const res = await list({ key: 'a.pdf', uploadId: '2~x', ...change });
+    expect({ status: res.res.statusCode, code: res.body.error.code }).toEqual({ status, code });
+    expect(multipart.calls).toHaveLength(0);
+    expect(issuer.requests).toHaveLength(0);
+  });
+
+  it('refuses a client without write', async () => {
+    const { list, multipart } = setup();
+    expectRefusal(await list({ key: 'a.csv', uploadId: '2~x' }, { 'x-api-key': GLOBEX_KEY }), 403, 'outside_grant', 'action outside the grant: write');
+    expect(multipart.calls).toHaveLength(0);
+  });
+
+  it('maps S3 trouble to 503 with Retry-After', async () => {
+    const { list, multipart } = setup();
+    multipart.failWith.listParts = new S3UnavailableError('S3 is unavailable for ListParts', { retryAfterSeconds: 2 });
+    const res = await list({ key: 'a.pdf', uploadId: '2~x' });
+    expect({ status: res.res.statusCode, retryAfter: res.res.headers['retry-after'], code: res.body.error.code }).toEqual({ status: 503, retryAfter: '2', code: 's3_unavailable' });
+  });
+});
+
+describe('naming the object: key (relative), fullKey (as returned), relativeKey in responses', () => {
+  const declaration = { contentLength: 12 * MiB, partSize: 5 * MiB };
+
+  it('accepts on parts, list, complete and abort the fullKey create returned, and makes the same calls as with key', async () => {
+    const { create, parts, list, complete, abort, multipart, signed } = setup();
+    const { body: up } = await create({ key: 'videos/big.pdf', contentType: 'application/pdf', ...declaration });
+    expect(up).toMatchObject({ key: 'acme/videos/big.pdf', relativeKey: 'videos/big.pdf' });
+    const fullKey = up.key as string;
+
+    const signedParts = await parts({ fullKey, uploadId: up.uploadId, partNumbers: [1, 2, 3], ...declaration });
+    expect(signedParts.res.statusCode).toBe(200);
+    expect(signed.map((s) => s.key)).toEqual(['acme/videos/big.pdf', 'acme/videos/big.pdf', 'acme/videos/big.pdf']);
+    const sent = [5 * MiB, 5 * MiB, 2 * MiB].map((size, i) => ({ partNumber: i + 1, etag: multipart.putPart(up.uploadId, i + 1, size) }));
+
+    const listed = await list({ fullKey, uploadId: up.uploadId });
+    expect(listed.body.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2, 3]);
+    const done = await complete({ fullKey, uploadId: up.uploadId, ...declaration, parts: sent });
+    expect(done.body).toEqual({ key: 'acme/videos/big.pdf', relativeKey: 'videos/big.pdf', etag: expect.any(String) });
+    expect(multipart.callsOf('listParts').map((c) => c.key)).toEqual(['acme/videos/big.pdf', 'acme/videos/big.pdf']);
+    expect(multipart.callsOf('complete').map((c) => c.key)).toEqual(['acme/videos/big.pdf']);
+
+    const { body: second } = await create({ key: 'b.pdf', contentType: 'application/pdf', contentLength: 10 });
+    expect((await abort({ fullKey: second.key, uploadId: second.uploadId })).body).toEqual({ aborted: true });
+    expect(multipart.callsOf('abort').map((c) => c.key)).toEqual(['acme/b.pdf']);
+  });
+
+  it('never guesses from key: a key that starts with the grant prefix is a relative key (acme/ + acme/x.pdf)', async () => {
+    const { create, list, multipart } = setup();
+    const { body: up } = await create({ key: 'x.pdf', contentType: 'application/pdf', contentLength: 10 });
+    // the full key sent back as key names acme/acme/x.pdf: another object, so S3 knows no such upload
+    expectRefusal(await list({ key: up.key, uploadId: up.uploadId }), 404, 'upload_not_found', 'no such multipart upload for this key');
+    expect(multipart.callsOf('listParts').map((c) => c.key)).toEqual(['acme/acme/x.pdf']);
+    // and a legitimately nested key works with key
+    const { body: nested } = await create({ key: 'acme/x.pdf', contentType: 'application/pdf', contentLength: 10 });
+    expect(nested).toMatchObject({ key: 'acme/acme/x.pdf', relativeKey: 'acme/x.pdf' });
+    expect((await list({ key: nested.relativeKey, uploadId: nested.uploadId })).res.statusCode).toBe(200);
+    expect((await list({ fullKey: nested.key, uploadId: nested.uploadId })).res.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['parts', { partNumbers: [1], ...declaration }],
+    ['list', {}],
+    ['complete', { ...declaration, parts: [{ partNumber: 1, etag: '"e"' }, { partNumber: 2, etag: '"e"' }, { partNumber: 3, etag: '"e"' }] }],
+    ['abort', {}],
+  ] as const)('%s: refuses both key and fullKey, or neither (400), and a fullKey outside the grant prefix (403), before any call', async (route, rest) => {
+    const ctx = setup();
+    const send = ctx[route];
+    expectRefusal(await send({ key: 'a.pdf', fullKey: 'acme/a.pdf', uploadId: '2~x', ...rest }), 400, 'invalid_request', 'send exactly one of key (relative to the grant prefix) and fullKey');
+    expectRefusal(await send({ uploadId: '2~x', ...rest }), 400, 'invalid_request', 'send exactly one of key (relative to the grant prefix) and fullKey');
+    expectRefusal(await send({ fullKey: 'acme2/a.pdf', uploadId: '2~x', ...rest }), 403, 'outside_grant', 'fullKey must start with this caller\'s grant prefix "acme/"');
+    expectRefusal(await send({ fullKey: 'a.pdf', uploadId: '2~x', ...rest }), 403, 'outside_grant', 'grant prefix "acme/"');
+    // the key rules still apply to what follows the prefix
+    expectRefusal(await send({ fullKey: 'acme/../acme2/a.pdf', uploadId: '2~x', ...rest }), 400, 'invalid_key', '".." segments');
+    expectRefusal(await send({ fullKey: 'acme/', uploadId: '2~x', ...rest }), 400, 'invalid_key', 'key');
+    expect(ctx.multipart.calls).toHaveLength(0);
+    expect(ctx.signed).toHaveLength(0);
+    expect(ctx.issuer.requests).toHaveLength(0);
+  });
+
+  it('holds a JWT caller to its own ${sub} folder: another subject\'s full key is 403', async () => {
+    const { create, list, multipart } = setup({ jwtSubject: { partnerId: 'acme', clientId: 'app', subject: 'alice' } });
+    const bearer = { authorization: 'Bearer a.b.c' };
+    const { body: up } = await create({ key: 'me.jpg', contentType: 'image/jpeg', contentLength: 6 * MiB }, bearer);
+    expect(up).toMatchObject({ key: 'acme/users/alice/me.jpg', relativeKey: 'me.jpg' });
+    expect((await list({ fullKey: up.key, uploadId: up.uploadId }, bearer)).res.statusCode).toBe(200);
+    expectRefusal(await list({ fullKey: 'acme/users/bob/me.jpg', uploadId: up.uploadId }, bearer), 403, 'outside_grant', 'grant prefix "acme/users/alice/"');
+    expect(multipart.callsOf('listParts')).toHaveLength(1);
+  });
+
+  it('states relativeKey on presigned PUT and POST uploads', async () => {
+    const { upload } = setup();
+    const put = await upload({ method: 'PUT', key: 'in/a.pdf', contentType: 'application/pdf', contentLength: 10 });
+    expect(put.body).toMatchObject({ method: 'PUT', key: 'acme/in/a.pdf', relativeKey: 'in/a.pdf' });
+    const post = await upload({ method: 'POST', key: 'in/b.pdf', contentType: 'application/pdf' });
+    expect(post.body).toMatchObject({ method: 'POST', key: 'acme/in/b.pdf', relativeKey: 'in/b.pdf' });
+  });
+});
+
+describe('an empty content type (a browser\'s File.type for an unknown file)', () => {
+  const octet = { config: { partners: { acme: { clients: { backend: { contentTypes: ['application/pdf', 'application/octet-stream'] } } } } } };
+
+  it('is application/octet-stream on multipart create when the grant allows it', async () => {
+    const { create, multipart } = setup(octet);
+    const { res, lines } = await create({ key: 'blob', contentType: '', contentLength: 10 });
+    expect(res.statusCode).toBe(200);
+    expect(multipart.callsOf('create').map((c) => c.contentType)).toEqual(['application/octet-stream']);
+    expect(audits(lines)).toEqual([expect.objectContaining({ action: 'multipart:create', contentType: 'application/octet-stream' })]);
+  });
+
+  it('is application/octet-stream on a presigned PUT (signed and returned as the header to send) and a POST form', async () => {
+    const { upload } = setup(octet);
+    const put = await upload({ method: 'PUT', key: 'blob', contentType: '', contentLength: 10 });
+    expect(put.res.statusCode).toBe(200);
+    expect(put.body.headers['Content-Type']).toBe('application/octet-stream');
+    const post = await upload({ method: 'POST', key: 'blob', contentType: '' });
+    expect(post.res.statusCode).toBe(200);
+    expect(post.body.fields['Content-Type']).toBe('application/octet-stream');
+  });
+
+  it.each([
+    ['multipart create', 'create', { key: 'blob', contentType: '', contentLength: 10 }],
+    ['a presigned PUT', 'upload', { method: 'PUT', key: 'blob', contentType: '', contentLength: 10 }],
+    ['a presigned POST', 'upload', { method: 'POST', key: 'blob', contentType: '' }],
+  ] as const)('is 403 outside_grant naming the allowed types on %s when the grant does not list application/octet-stream', async (_label, route, body) => {
+    const ctx = setup();
+    expectRefusal(await ctx[route](body), 403, 'outside_grant',
+      'an empty content type means application/octet-stream, which is not allowed for this client (allowed: application/pdf, image/png, image/jpeg)');
+    expect(ctx.multipart.calls).toHaveLength(0);
+    expect(ctx.issuer.requests).toHaveLength(0);
+  });
+
+  it('still refuses a one- or two-character content type as malformed (400)', async () => {
+    const { create } = setup(octet);
+    expectRefusal(await create({ key: 'blob', contentType: 'a/', contentLength: 10 }), 400, 'invalid_request', 'body.contentType: must be empty or at least 3 characters');
   });
 });
 

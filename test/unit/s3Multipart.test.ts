@@ -126,6 +126,27 @@ describe('S3MultipartStore (mocked SDK): exact command inputs', () => {
     await expect(failure).rejects.toThrow(message);
   });
 
+  it.each([
+    ['listParts', ListPartsCommand, (s: S3MultipartStore) => s.listParts({ ...call(), uploadId: '2~gone' })],
+    ['complete', CompleteMultipartUploadCommand, (s: S3MultipartStore) => s.complete({ ...call(), uploadId: '2~gone', parts: [{ partNumber: 1, etag: '"a"' }] })],
+    ['abort', AbortMultipartUploadCommand, (s: S3MultipartStore) => s.abort({ ...call(), uploadId: '2~gone' })],
+  ] as const)('%s: the local gateway\'s NoSuchKey (404) for an unknown or aborted upload is upload_not_found, like AWS\'s NoSuchUpload', async (_op, command, run) => {
+    s3.on(command as typeof ListPartsCommand).rejects(serviceError('NoSuchKey', 404));
+    const failure = run(store());
+    await expect(failure).rejects.toBeInstanceOf(UploadNotFoundError);
+    await expect(failure).rejects.toThrow('no such multipart upload for this key: it was never created, or was completed, aborted or expired');
+  });
+
+  it('maps NoSuchKey to upload_not_found only on the operations on an existing upload', () => {
+    for (const op of ['ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']) {
+      expect(mapS3Error(serviceError('NoSuchKey', 404), op)).toBeInstanceOf(UploadNotFoundError);
+      expect(mapS3Error(serviceError('NoSuchUpload', 404), op)).toBeInstanceOf(UploadNotFoundError);
+    }
+    const create = mapS3Error(serviceError('NoSuchKey', 404), 'CreateMultipartUpload');
+    expect(create).toBeInstanceOf(S3UpstreamError);
+    expect(create.message).toBe('S3 rejected CreateMultipartUpload (NoSuchKey)');
+  });
+
   it('keeps the SDK error as the cause, out of the message', () => {
     const cause = serviceError('AccessDenied', 403);
     const mapped = mapS3Error(cause, 'ListParts');
@@ -159,6 +180,13 @@ describe('S3MultipartStore over HTTP (real SDK, loopback server)', () => {
 
   it('NoSuchUpload from the wire → upload_not_found, without retrying', async () => {
     respond = xmlError(404, 'NoSuchUpload');
+    const store = new S3MultipartStore({ timeoutMs: 2000, maxAttempts: 3 });
+    await expect(store.listParts({ credentials, target: target(), key: 'acme/x', uploadId: '2~x' })).rejects.toThrow(UploadNotFoundError);
+    expect(hits).toBe(1);
+  });
+
+  it('NoSuchKey from the wire (what Ceph RGW answers for an aborted upload) → upload_not_found on ListParts, without retrying', async () => {
+    respond = xmlError(404, 'NoSuchKey');
     const store = new S3MultipartStore({ timeoutMs: 2000, maxAttempts: 3 });
     await expect(store.listParts({ credentials, target: target(), key: 'acme/x', uploadId: '2~x' })).rejects.toThrow(UploadNotFoundError);
     expect(hits).toBe(1);

@@ -31,6 +31,7 @@ const SUCCESSFUL: Record<string, (ctx: Deps) => Promise<Record<string, unknown>>
     const parts = [1, 2, 3].map((n) => ({ partNumber: n, etag: multipart.putPart(uploadId, n, n < 3 ? 5 * MiB : 2 * MiB) }));
     return { key: 'big.pdf', uploadId, ...declaration, parts };
   },
+  listMultipartParts: async ({ multipart }) => ({ fullKey: 'acme/big.pdf', uploadId: await started(multipart) }),
   abortMultipartUpload: async ({ multipart }) => ({ key: 'big.pdf', uploadId: await started(multipart) }),
   presignDownload: async () => ({ key: 'a.pdf' }),
   whoami: async () => ({}),

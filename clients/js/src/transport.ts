@@ -17,6 +17,7 @@ const IDEMPOTENT: ReadonlySet<OperationId> = new Set<OperationId>([
   'vendContainerCredentials',
   'presignUpload',
   'presignMultipartParts',
+  'listMultipartParts',
   'presignDownload',
   'abortMultipartUpload',
 ]);

@@ -31,6 +31,11 @@ export const MULTIPART_STORE_DEFAULTS: S3MultipartStoreOptions = { timeoutMs: 50
 
 /** S3's error codes that say the part list does not fit the upload: the client's problem, told plainly. */
 const MISMATCH_NAMES = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'EntityTooLarge']);
+/**
+ * The operations on an existing upload: on an unknown or aborted upload AWS answers NoSuchUpload, and
+ * Ceph RGW (the local gateway) NoSuchKey (docs/local-aws.md); both are the caller's 404 there.
+ */
+const UPLOAD_OPERATIONS = new Set(['ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload']);
 const DENIED_NAMES = new Set(['AccessDenied', 'AllAccessDisabled']);
 /** 403s about the signing session itself: a broker fault, not the partner's policy. */
 const SESSION_NAMES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
@@ -150,7 +155,7 @@ export function mapS3Error(err: unknown, operation: string): BrokerError {
   if (err instanceof BrokerError) return err;
   const facts = readFacts(err);
   const cause = { cause: err };
-  if (facts.name === 'NoSuchUpload') {
+  if (facts.name === 'NoSuchUpload' || (facts.name === 'NoSuchKey' && UPLOAD_OPERATIONS.has(operation))) {
     return new UploadNotFoundError('no such multipart upload for this key: it was never created, or was completed, aborted or expired', cause);
   }
   if (isTimeout(facts) || isNetworkFailure(facts)) return new S3UnavailableError(`S3 could not be reached for ${operation}`, { ...cause, retryAfterSeconds: 2 });

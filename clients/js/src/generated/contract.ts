@@ -75,7 +75,7 @@ export type PresignUploadRequest = {
   method: "PUT";
   /** object key relative to the grant prefix */
   key: string;
-  /** media type, one of the grant's contentTypes */
+  /** media type, one of the grant's contentTypes; empty (what browsers give an unknown file) means application/octet-stream */
   contentType: string;
   /** exact size in bytes; signed into the URL, so the size limit binds */
   contentLength: number;
@@ -85,7 +85,7 @@ export type PresignUploadRequest = {
   method: "POST";
   /** object key relative to the grant prefix */
   key: string;
-  /** media type, one of the grant's contentTypes */
+  /** media type, one of the grant's contentTypes; empty (what browsers give an unknown file) means application/octet-stream */
   contentType: string;
   /** requested URL lifetime in seconds; the response states the real one */
   expiresIn?: number;
@@ -99,6 +99,8 @@ export type PresignUploadResponse = {
     [name: string]: string;
   };
   key: string;
+  /** the key relative to the grant prefix: what to send back as key */
+  relativeKey: string;
   /** ISO 8601 instant */
   expiresAt: string;
 } | {
@@ -108,6 +110,8 @@ export type PresignUploadResponse = {
     [name: string]: string;
   };
   key: string;
+  /** the key relative to the grant prefix: what to send back as key */
+  relativeKey: string;
   maxBytes: number;
   /** ISO 8601 instant */
   expiresAt: string;
@@ -117,7 +121,7 @@ export type PresignUploadResponse = {
 export type CreateMultipartUploadRequest = {
   /** object key relative to the grant prefix */
   key: string;
-  /** media type, one of the grant's contentTypes */
+  /** media type, one of the grant's contentTypes; empty (what browsers give an unknown file) means application/octet-stream */
   contentType: string;
   /** the whole object's exact size in bytes, as declared at create; at most the grant's maxUploadBytes */
   contentLength: number;
@@ -130,6 +134,8 @@ export type CreateMultipartUploadResponse = {
   uploadId: string;
   /** the full key */
   key: string;
+  /** the key relative to the grant prefix: what to send back as key */
+  relativeKey: string;
   /** bytes per part; send it back with contentLength on every later call */
   partSize: number;
   /** parts 1..partCount; the last holds the remainder */
@@ -138,8 +144,10 @@ export type CreateMultipartUploadResponse = {
 
 /** Request body of POST /v1/uploads/multipart/parts: Presign a batch of part URLs for a multipart upload. */
 export type PresignMultipartPartsRequest = {
-  /** object key relative to the grant prefix */
-  key: string;
+  /** object key relative to the grant prefix (never the full key: send that as fullKey); send exactly one of key and fullKey */
+  key?: string;
+  /** alternative to key: the full key exactly as create returned it (must start with the grant prefix); send exactly one of key and fullKey */
+  fullKey?: string;
   /** the uploadId returned by POST /v1/uploads/multipart */
   uploadId: string;
   /** 1 to 100 distinct part numbers, each at most partCount */
@@ -166,10 +174,34 @@ export type PresignMultipartPartsResponse = {
   }[];
 };
 
+/** Request body of POST /v1/uploads/multipart/list: List the parts uploaded so far. */
+export type ListMultipartPartsRequest = {
+  /** object key relative to the grant prefix (never the full key: send that as fullKey); send exactly one of key and fullKey */
+  key?: string;
+  /** alternative to key: the full key exactly as create returned it (must start with the grant prefix); send exactly one of key and fullKey */
+  fullKey?: string;
+  /** the uploadId returned by POST /v1/uploads/multipart */
+  uploadId: string;
+};
+
+/** Response (200) of POST /v1/uploads/multipart/list: List the parts uploaded so far. */
+export type ListMultipartPartsResponse = {
+  /** every part uploaded so far, in part-number order */
+  parts: {
+    partNumber: number;
+    /** bytes S3 holds for the part */
+    size: number;
+    /** the part's ETag as S3 lists it (quoted) */
+    etag: string;
+  }[];
+};
+
 /** Request body of POST /v1/uploads/multipart/complete: Complete a multipart upload after checking it against its declaration. */
 export type CompleteMultipartUploadRequest = {
-  /** object key relative to the grant prefix */
-  key: string;
+  /** object key relative to the grant prefix (never the full key: send that as fullKey); send exactly one of key and fullKey */
+  key?: string;
+  /** alternative to key: the full key exactly as create returned it (must start with the grant prefix); send exactly one of key and fullKey */
+  fullKey?: string;
   /** the uploadId returned by POST /v1/uploads/multipart */
   uploadId: string;
   /** the declaration sent at create, unchanged (the broker keeps no state) */
@@ -186,14 +218,19 @@ export type CompleteMultipartUploadRequest = {
 
 /** Response (200) of POST /v1/uploads/multipart/complete: Complete a multipart upload after checking it against its declaration. */
 export type CompleteMultipartUploadResponse = {
+  /** the full key */
   key: string;
+  /** the key relative to the grant prefix: what to send back as key */
+  relativeKey: string;
   etag: string;
 };
 
 /** Request body of POST /v1/uploads/multipart/abort: Abort a multipart upload. */
 export type AbortMultipartUploadRequest = {
-  /** object key relative to the grant prefix */
-  key: string;
+  /** object key relative to the grant prefix (never the full key: send that as fullKey); send exactly one of key and fullKey */
+  key?: string;
+  /** alternative to key: the full key exactly as create returned it (must start with the grant prefix); send exactly one of key and fullKey */
+  fullKey?: string;
   /** the uploadId returned by POST /v1/uploads/multipart */
   uploadId: string;
 };
@@ -261,6 +298,7 @@ export interface Operations {
   presignUpload: { method: "POST"; path: "/v1/uploads"; auth: true; request: PresignUploadRequest; query: never; response: PresignUploadResponse };
   createMultipartUpload: { method: "POST"; path: "/v1/uploads/multipart"; auth: true; request: CreateMultipartUploadRequest; query: never; response: CreateMultipartUploadResponse };
   presignMultipartParts: { method: "POST"; path: "/v1/uploads/multipart/parts"; auth: true; request: PresignMultipartPartsRequest; query: never; response: PresignMultipartPartsResponse };
+  listMultipartParts: { method: "POST"; path: "/v1/uploads/multipart/list"; auth: true; request: ListMultipartPartsRequest; query: never; response: ListMultipartPartsResponse };
   completeMultipartUpload: { method: "POST"; path: "/v1/uploads/multipart/complete"; auth: true; request: CompleteMultipartUploadRequest; query: never; response: CompleteMultipartUploadResponse };
   abortMultipartUpload: { method: "POST"; path: "/v1/uploads/multipart/abort"; auth: true; request: AbortMultipartUploadRequest; query: never; response: AbortMultipartUploadResponse };
   presignDownload: { method: "POST"; path: "/v1/downloads"; auth: true; request: PresignDownloadRequest; query: never; response: PresignDownloadResponse };
@@ -279,6 +317,7 @@ export const OPERATIONS = {
   presignUpload: { method: "POST", path: "/v1/uploads", auth: true },
   createMultipartUpload: { method: "POST", path: "/v1/uploads/multipart", auth: true },
   presignMultipartParts: { method: "POST", path: "/v1/uploads/multipart/parts", auth: true },
+  listMultipartParts: { method: "POST", path: "/v1/uploads/multipart/list", auth: true },
   completeMultipartUpload: { method: "POST", path: "/v1/uploads/multipart/complete", auth: true },
   abortMultipartUpload: { method: "POST", path: "/v1/uploads/multipart/abort", auth: true },
   presignDownload: { method: "POST", path: "/v1/downloads", auth: true },
