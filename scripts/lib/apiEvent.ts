@@ -1,7 +1,7 @@
 /**
  * A real-shaped API Gateway HTTP API (payload v2) event and a Lambda context, for anything that
  * invokes the handlers in-process: the benchmark (scripts/bench/) and the tests
- * (test/support/apiEvent.ts holds the same builder today and can re-export this one).
+ * (test/support/apiEvent.ts re-exports it).
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';

@@ -1,20 +1,13 @@
 import { ZodError } from 'zod';
-import {
-  BrokerError, InternalError, InvalidRequestError, TooLargeError, UnsupportedMediaTypeError,
-} from '../domain/errors.js';
+import { BrokerError, InternalError, InvalidRequestError } from '../domain/errors.js';
 
-/** Turns anything thrown during a request into a BrokerError; unknown errors become a generic 500. */
+/**
+ * Turns anything thrown during a request into a BrokerError; unknown errors become a generic 500.
+ * The body parser (jsonBody.ts) and the body limit throw BrokerErrors themselves.
+ */
 export function toBrokerError(err: unknown): BrokerError {
   if (err instanceof BrokerError) return err;
   if (err instanceof ZodError) return new InvalidRequestError(describeZodError(err));
-  // middy's http-json-body-parser throws http-errors: 415 (not JSON), 422 (malformed, or a prototype-pollution key).
-  const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined;
-  if (status === 415) return new UnsupportedMediaTypeError('send the body as Content-Type: application/json');
-  if (status === 422) {
-    const forbidden = typeof err === 'object' && err !== null && 'message' in err && err.message === 'Forbidden key in JSON body';
-    return new InvalidRequestError(forbidden ? 'the body contains a forbidden key (__proto__ or constructor.prototype)' : 'the body is not valid JSON');
-  }
-  if (status === 413) return new TooLargeError('request body too large');
   return new InternalError('internal error', { cause: err });
 }
 
