@@ -83,8 +83,24 @@ const client = z.strictObject({
   sharesSubjectFoldersWith: z.array(z.string().regex(NAME, `client names are ${NAME_RULE}`)).optional(),
   /** Per-client cap on credential lifetime; defaults to the partner's. */
   maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).optional(),
+  /** Nothing is issued to a disabled client (`admin client disable`). */
+  disabled: z.boolean().optional(),
 }).refine((c) => (c.apiKeys === undefined) !== (c.jwt === undefined), {
   message: 'a client has exactly one way in: either apiKeys or jwt',
+});
+
+const isoInstant = z.iso.datetime({ offset: false }).describe('ISO 8601 UTC instant, e.g. 2026-11-30T12:00:00Z');
+const revocation = z.strictObject({
+  target: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('partner') }),
+    z.strictObject({ kind: z.literal('client'), clientId: z.string().regex(NAME, `client names are ${NAME_RULE}`) }),
+    z.strictObject({ kind: z.literal('key'), clientId: z.string().regex(NAME, `client names are ${NAME_RULE}`), keyId: z.string().regex(API_KEY_ID, 'must be 1–32 letters or digits') }),
+    z.strictObject({ kind: z.literal('subject'), clientId: z.string().regex(NAME, `client names are ${NAME_RULE}`), subject: z.string().min(1).max(1024) }),
+  ]),
+  at: isoInstant,
+  active: z.boolean(),
+  reason: z.string().max(1024).optional(),
+  by: z.string().max(2048).optional(),
 });
 
 const partner = z.strictObject({
@@ -97,6 +113,10 @@ const partner = z.strictObject({
   maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).default(900),
   clients: z.record(z.string().regex(NAME, `client names are ${NAME_RULE}`), client)
     .refine((r) => Object.keys(r).length > 0, 'a partner needs at least one client'),
+  /** Nothing is issued to any client of a disabled partner (`admin partner disable`). */
+  disabled: z.boolean().optional(),
+  /** Operator revocations (`admin revoke`), kept at least one maximum session lifetime after `at`. */
+  revocations: z.array(revocation).max(1000).optional(),
 });
 
 export const configSchema = z.strictObject({

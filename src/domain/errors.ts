@@ -78,6 +78,12 @@ export class TooLargeError extends BrokerError {
   readonly code = 'too_large';
 }
 
+/** The caller's partner, client, key or subject was disabled or revoked by an operator (`admin revoke`, `… disable`). */
+export class AccessRevokedError extends BrokerError {
+  readonly status = 403;
+  readonly code = 'access_revoked';
+}
+
 // ---- 5xx: upstream trouble, never the caller's fault ---------------------------------------
 /** The partner's role could not be assumed (trust policy, ExternalId, missing role). */
 export class PartnerRoleNotAssumableError extends BrokerError {
@@ -119,6 +125,11 @@ export class S3UpstreamError extends BrokerError {
 export class S3UnavailableError extends BrokerError {
   readonly status = 503;
   readonly code = 's3_unavailable';
+}
+/** The grant store (the DynamoDB table) could not be read within the request's budget; pass `retryAfterSeconds`. Fail closed: never answered from a stale cache. */
+export class GrantStoreUnavailableError extends BrokerError {
+  readonly status = 503;
+  readonly code = 'grant_store_unavailable';
 }
 /** The identity provider's JWKS could not be fetched in time or was unusable. */
 export class JwksUnavailableError extends BrokerError {

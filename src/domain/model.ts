@@ -56,6 +56,30 @@ export interface Client {
   /** Clients of the same partner whose `${sub}` folders are deliberately this client's. */
   sharesSubjectFoldersWith?: string[] | undefined;
   maxDurationSeconds?: number | undefined;
+  /** Set by `admin client disable` / `admin revoke --client`: nothing is issued to this client. */
+  disabled?: boolean | undefined;
+}
+
+/**
+ * What an operator revoked, and when. A revocation stops issuance while `active`, and for as long
+ * as it is kept (at least the longest session the partner allows after `at`) it also makes every
+ * cached session issued before `at` unusable, and feeds the Deny that `admin revoke --print-policy`
+ * generates for sessions already handed out. Re-enabling sets `active: false` but keeps the entry.
+ */
+export interface Revocation {
+  /** What is revoked: the whole partner, one client, one API key of a client, or one subject of a client. */
+  target:
+    | { kind: 'partner' }
+    | { kind: 'client'; clientId: string }
+    | { kind: 'key'; clientId: string; keyId: string }
+    | { kind: 'subject'; clientId: string; subject: string };
+  /** The revocation instant (ISO 8601, UTC): sessions issued before it are revoked. */
+  at: string;
+  /** Whether issuance is still refused; false once re-enabled (the entry stays until pruned). */
+  active: boolean;
+  reason?: string | undefined;
+  /** Who revoked (the operator's AWS identity ARN, or the OS user for a YAML edit). */
+  by?: string | undefined;
 }
 
 /** A partner: the role the broker assumes and the bucket it serves, with its clients. */
@@ -68,6 +92,10 @@ export interface Partner {
   s3Endpoint?: string | undefined;
   maxDurationSeconds: number;
   clients: Record<string, Client>;
+  /** Set by `admin partner disable`: nothing is issued to any of its clients. */
+  disabled?: boolean | undefined;
+  /** Operator revocations, newest last; see Revocation. */
+  revocations?: Revocation[] | undefined;
 }
 
 /** An IAM partition, as the role ARN names it. */
