@@ -135,3 +135,9 @@ export type PartnerConfig = BrokerConfig['partners'][string];
 export type ClientConfig = PartnerConfig['clients'][string];
 export type JwtClientConfig = NonNullable<ClientConfig['jwt']>;
 export type ApiKeyEntry = NonNullable<ClientConfig['apiKeys']>[number];
+
+/** The pieces a grant store validates item by item (adapters/dynamo: one partner per item, one key per item). */
+export const partnerSchema = partner;
+export const clientSchema = client;
+export const apiKeySchema = apiKeyEntry;
+export const revocationSchema = revocation;
