@@ -5,7 +5,8 @@
  */
 import type { JWTVerifyGetKey } from 'jose';
 import type {
-  ApiKey, AssumeRoleRequest, Client, JwtClientSettings, MultipartCall, Partner, PresignBase, TemporaryCredentials, UploadedPart,
+  ApiKey, AssumeRoleRequest, Client, DeclaredChecksum, JwtClientSettings, MultipartCall, Partner, PresignBase, TemporaryCredentials,
+  UploadedPart, UploadTerms,
 } from '../domain/model.js';
 
 export interface CredentialIssuer {
@@ -14,14 +15,20 @@ export interface CredentialIssuer {
 }
 
 export interface Presigner {
-  /** PUT URL that signs Content-Type and Content-Length, so the size limit binds. */
-  presignPut(input: PresignBase & { contentType: string; contentLength: number }): Promise<{ url: string; headers: Record<string, string> }>;
+  /**
+   * PUT URL that signs Content-Type and Content-Length, so the size limit binds, and every header of
+   * the upload contract's `terms` (never hoisted into the query); `headers` lists every signed header.
+   */
+  presignPut(input: PresignBase & { contentType: string; contentLength: number; terms?: UploadTerms | undefined }): Promise<{ url: string; headers: Record<string, string> }>;
   /** GET URL; `contentDisposition` is signed as response-content-disposition. */
   presignGet(input: PresignBase & { contentDisposition?: string }): Promise<{ url: string }>;
-  /** Browser form upload: policy pins key, Content-Type, bucket and content-length-range 1..maxBytes. */
-  presignPost(input: PresignBase & { contentType: string; maxBytes: number }): Promise<{ url: string; fields: Record<string, string> }>;
-  /** PUT URL for one part of a multipart upload, signing its exact Content-Length. */
-  presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number }): Promise<{ url: string; headers: Record<string, string> }>;
+  /**
+   * Browser form upload: policy pins key, Content-Type, bucket and content-length-range 1..maxBytes,
+   * and (`eq`) every field of the contract's `terms` (tagging, metadata, SSE, checksum).
+   */
+  presignPost(input: PresignBase & { contentType: string; maxBytes: number; terms?: UploadTerms | undefined }): Promise<{ url: string; fields: Record<string, string> }>;
+  /** PUT URL for one part of a multipart upload, signing its exact Content-Length and, when declared, its checksum. */
+  presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }): Promise<{ url: string; headers: Record<string, string> }>;
 }
 
 /**
@@ -29,12 +36,24 @@ export interface Presigner {
  * Every failure becomes a BrokerError: an unknown upload id is UploadNotFoundError.
  */
 export interface MultipartStore {
-  /** CreateMultipartUpload; the object gets `contentType`. */
-  create(input: MultipartCall & { contentType: string }): Promise<{ uploadId: string }>;
+  /**
+   * CreateMultipartUpload; the object gets `contentType` and the contract's tags, metadata and SSE
+   * (`terms`; its checksum, if any, names the upload's checksum algorithm).
+   */
+  create(input: MultipartCall & { contentType: string; terms?: UploadTerms | undefined }): Promise<{ uploadId: string }>;
   /** Every uploaded part (all ListParts pages), in part-number order. */
   listParts(input: MultipartCall & { uploadId: string }): Promise<UploadedPart[]>;
-  /** CompleteMultipartUpload with exactly these parts, in ascending part-number order. */
-  complete(input: MultipartCall & { uploadId: string; parts: ReadonlyArray<{ partNumber: number; etag: string }> }): Promise<{ etag: string }>;
+  /**
+   * CompleteMultipartUpload with exactly these parts, in ascending part-number order (with each
+   * part's checksum when the upload has a checksum algorithm); `noOverwrite` sends If-None-Match: *
+   * (an existing key is then GrantViolationError).
+   */
+  complete(input: MultipartCall & {
+    uploadId: string;
+    parts: ReadonlyArray<{ partNumber: number; etag: string; checksum?: string | undefined }>;
+    checksumAlgorithm?: 'sha256' | 'crc32c' | undefined;
+    noOverwrite?: boolean | undefined;
+  }): Promise<{ etag: string }>;
   /** AbortMultipartUpload: S3 frees the parts. */
   abort(input: MultipartCall & { uploadId: string }): Promise<void>;
 }
@@ -66,9 +85,10 @@ export interface GrantStore {
 export interface SessionProvider {
   /**
    * Credentials for `request` that stay valid for at least `minRemainingSeconds` more, from cache
-   * when possible. `cacheKey` never spans subjects.
+   * when possible. `cacheKey` never spans subjects. A session issued before `notBefore` (ms since
+   * the epoch: the caller's latest revocation, rules/revocation.ts) is never returned.
    */
-  getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number): Promise<TemporaryCredentials>;
+  getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number, options?: { notBefore?: number }): Promise<TemporaryCredentials>;
 }
 
 /**

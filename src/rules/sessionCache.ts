@@ -14,6 +14,12 @@ export interface SessionCacheOptions {
 
 const DEFAULT_REFRESH_MARGIN_SECONDS = 5;
 
+interface CachedSession {
+  credentials: TemporaryCredentials;
+  /** Clock reading when the AssumeRole that made it was sent (≤ the session's issue time). */
+  requestedAt: number;
+}
+
 /**
  * Bounded LRU of AssumeRole sessions with single-flight refresh: however many requests miss at
  * once for one session, STS sees one AssumeRole (its budget is per account and Region, so a burst
@@ -21,8 +27,8 @@ const DEFAULT_REFRESH_MARGIN_SECONDS = 5;
  */
 export class SessionCache implements SessionProvider {
   /** Map iteration order is insertion order: re-inserting on use keeps the oldest-used entry first. */
-  private readonly entries = new Map<string, TemporaryCredentials>();
-  private readonly inflight = new Map<string, Promise<TemporaryCredentials>>();
+  private readonly entries = new Map<string, CachedSession>();
+  private readonly inflight = new Map<string, { started: number; promise: Promise<TemporaryCredentials> }>();
   private readonly marginSeconds: number;
 
   constructor(private readonly issuer: CredentialIssuer, private readonly options: SessionCacheOptions) {
@@ -36,13 +42,18 @@ export class SessionCache implements SessionProvider {
    * session is returned as STS issued it, even if its duration is shorter than the need: callers cap
    * `expiresAt` at the credentials' expiry (and should ask for no more than duration − margin, or
    * every call misses).
+   *
+   * `notBefore` (ms since the epoch) drops a cached session requested before it, and a shared
+   * AssumeRole still in flight that started before it is not joined: after a revocation (even one
+   * lifted since) the next request gets a session made after it.
    */
-  async getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number): Promise<TemporaryCredentials> {
+  async getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number, options: { notBefore?: number } = {}): Promise<TemporaryCredentials> {
     const key = entryKey(cacheKey, request);
-    const cached = this.lookup(key);
+    const notBefore = options.notBefore;
+    const cached = this.lookup(key, notBefore);
     if (cached !== undefined && this.remainingSeconds(cached) >= minRemainingSeconds + this.marginSeconds) return cached;
     try {
-      return await this.refresh(key, request);
+      return await this.refresh(key, request, notBefore);
     } catch (err) {
       // STS trouble should not fail a request that the session in hand still serves (without the margin).
       if (cached !== undefined && isTransient(err) && this.remainingSeconds(cached) >= minRemainingSeconds) return cached;
@@ -55,32 +66,42 @@ export class SessionCache implements SessionProvider {
     return this.entries.size;
   }
 
-  private lookup(key: string): TemporaryCredentials | undefined {
+  private lookup(key: string, notBefore: number | undefined): TemporaryCredentials | undefined {
     const cached = this.entries.get(key);
     if (cached === undefined) return undefined;
     this.entries.delete(key);
-    if (this.remainingSeconds(cached) <= 0) return undefined;
+    if (this.remainingSeconds(cached.credentials) <= 0) return undefined;
+    // Revoked since it was made: dropped for good, never a fallback on STS trouble either.
+    if (notBefore !== undefined && cached.requestedAt < notBefore) return undefined;
     this.entries.set(key, cached);
-    return cached;
+    return cached.credentials;
   }
 
-  private refresh(key: string, request: AssumeRoleRequest): Promise<TemporaryCredentials> {
+  private refresh(key: string, request: AssumeRoleRequest, notBefore: number | undefined): Promise<TemporaryCredentials> {
     const pending = this.inflight.get(key);
-    if (pending !== undefined) return pending;
-    const started = this.issuer
+    if (pending !== undefined && (notBefore === undefined || pending.started >= notBefore)) return pending.promise;
+    // The request time, not the answer's: STS issued the session after it, so "requested before
+    // notBefore" may drop a session made just after (harmless) but never keeps one made before.
+    const started = this.options.clock();
+    const promise = this.issuer
       .assumeRole(request)
       .then((credentials) => {
-        this.store(key, credentials);
+        this.store(key, { credentials, requestedAt: started });
         return credentials;
       })
-      .finally(() => this.inflight.delete(key));
-    this.inflight.set(key, started);
-    return started;
+      .finally(() => {
+        if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
+      });
+    this.inflight.set(key, { started, promise });
+    return promise;
   }
 
-  private store(key: string, credentials: TemporaryCredentials): void {
+  private store(key: string, session: CachedSession): void {
+    const current = this.entries.get(key);
+    // A slower, older AssumeRole must not replace a session requested after it.
+    if (current !== undefined && current.requestedAt > session.requestedAt) return;
     this.entries.delete(key);
-    this.entries.set(key, credentials);
+    this.entries.set(key, session);
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;

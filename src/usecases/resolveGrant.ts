@@ -5,12 +5,18 @@
  */
 import { MAX_CHAINED_SESSION_SECONDS } from '../rules/limits.js';
 import { partitionOf } from '../rules/partition.js';
-import { InternalError, UnauthenticatedError } from '../domain/errors.js';
+import { AccessRevokedError, InternalError, UnauthenticatedError } from '../domain/errors.js';
 import type { Caller, Grant } from '../domain/model.js';
 import type { GrantStore } from '../ports/ports.js';
+import { refusalReason } from '../rules/revocation.js';
 import { encodeSubject } from '../rules/subject.js';
 
-/** Resolves the caller's grant; UnauthenticatedError if its client no longer exists or changed kind. */
+/**
+ * Resolves the caller's grant; UnauthenticatedError if its client no longer exists or changed kind,
+ * AccessRevokedError (403) if its partner or client is disabled or an active revocation matches it
+ * (rules/revocation.ts). Checked on every request, after authentication: the store's staleness
+ * bound is the delay between an operator's revocation and its effect here.
+ */
 export async function resolveGrant(store: GrantStore, caller: Caller): Promise<Grant> {
   const partner = await store.partner(caller.partnerId);
   // Object.hasOwn: a client id such as "constructor" must not resolve through the prototype.
@@ -22,6 +28,8 @@ export async function resolveGrant(store: GrantStore, caller: Caller): Promise<G
   if (caller.subjectSegment !== encodeSubject(caller.subject)) {
     throw new InternalError('caller.subjectSegment is not encodeSubject(caller.subject)');
   }
+  const refused = refusalReason(partner, caller);
+  if (refused !== undefined) throw new AccessRevokedError(refused);
   return {
     partnerId: caller.partnerId,
     clientId: caller.clientId,

@@ -7,6 +7,7 @@
  */
 import type { Caller, Grant, MultipartCall, ObjectScope, PresignBase, Scope, TemporaryCredentials } from '../domain/model.js';
 import { presignWindow } from '../rules/presignWindow.js';
+import { sessionNotBefore } from '../rules/revocation.js';
 import { sessionScopeFor } from '../rules/scope.js';
 import { assumeRoleRequest, s3Target } from './assumeRoleRequest.js';
 import type { BrokerDeps } from './deps.js';
@@ -35,7 +36,9 @@ export async function signingSession(
   const assume = assumeRoleRequest(deps, caller, grant, scope, grant.maxDurationSeconds);
   const cacheKey = [caller.partnerId, caller.clientId, caller.subjectSegment, request.action, assume.policy].join('\u0000');
   const need = Math.min(minRemainingSeconds, grant.maxDurationSeconds - SESSION_HEADROOM_SECONDS);
-  const credentials = await deps.sessions.getSession(cacheKey, assume, need);
+  // A session cached before the caller's latest revocation (even one lifted since) is never used.
+  const notBefore = sessionNotBefore(grant.partner, caller, deps.clock());
+  const credentials = await deps.sessions.getSession(cacheKey, assume, need, notBefore === undefined ? {} : { notBefore });
   return { credentials, scope, sessionName: assume.roleSessionName };
 }
 
