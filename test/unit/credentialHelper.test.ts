@@ -72,10 +72,17 @@ afterAll(async () => {
 
 interface Run { code: number; stdout: string; stderr: string }
 
-/** Runs the helper with only these variables (plus PATH), as a credential_process would. */
+let runs = 0;
+/**
+ * Runs the helper with only these variables (plus PATH), as a credential_process would, each run
+ * with an empty cache folder of its own (XDG_CACHE_HOME) so that every run asks the broker: the
+ * cache itself is tested in credentialHelperCache.test.ts.
+ */
 function helper(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  runs += 1;
+  const cacheHome = join(dir, `cache-${runs}`);
   return new Promise((resolve) => {
-    execFile(process.execPath, [HELPER, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [HELPER, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CACHE_HOME: cacheHome, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
     });
   });
@@ -143,7 +150,7 @@ describe('sts-broker-credentials: success', () => {
     const run = await helper(['--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Usage: sts-broker-credentials');
-    for (const option of ['--url URL', '--key-file PATH', '--actions LIST', '--prefix PREFIX', '--duration SECONDS', '--timeout SECONDS', '-h, --help']) {
+    for (const option of ['--url URL', '--key-file PATH', '--actions LIST', '--prefix PREFIX', '--duration SECONDS', '--timeout SECONDS', '--cache-dir DIR', '--no-cache', '--cache-margin SECONDS', '--port PORT', 'serve', '-h, --help']) {
       expect(run.stdout).toContain(option);
     }
     expect(seen).toHaveLength(0);
@@ -162,10 +169,12 @@ describe('sts-broker-credentials: every failure is a clear stderr line and a non
     expectFailure(await helper(['--url', base, '--key-file', keyFile, '--actions', 'delete']), 'HTTP 403 outside_grant: action outside the grant: delete');
   });
 
-  it('API Gateway\'s own bodies (throttling)', async () => {
+  it('API Gateway\'s own bodies (throttling, no Retry-After): retried after 0.5 s, then the 1 s wait would pass --timeout 1', async () => {
     answer = (_req, res) => json(res, 429, { message: 'Too Many Requests' });
-    expectFailure(await helper(['--url', base, '--key-file', keyFile]), 'the broker answered HTTP 429: Too Many Requests');
-  });
+    const run = await helper(['--url', base, '--key-file', keyFile, '--timeout', '1']);
+    expectFailure(run, 'the broker answered HTTP 429: Too Many Requests; retrying after 1 s would pass --timeout 1 s (2 attempts)');
+    expect(seen).toHaveLength(2);
+  }, SLOW);
 
   it('a 5xx without a JSON body', async () => {
     answer = (_req, res) => { res.writeHead(502, { 'content-type': 'text/html' }); res.end('<html>Bad Gateway</html>'); };
@@ -295,6 +304,8 @@ describe('sts-broker-credentials: nothing the broker says can leak the key or dr
     const form = fc.constantFrom('text', 'broker-error', 'gateway-message');
     await fc.assert(fc.asyncProperty(body, form, fc.constantFrom(400, 403, 429, 500, 502), async (text, shape, status) => {
       answer = (_req, res) => {
+        // a 429 asks for a retry far beyond --timeout, so it fails at once (retries: credentialHelperCache.test.ts)
+        if (status === 429) res.setHeader('retry-after', '3600');
         if (shape === 'text') {
           res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
           res.end(text);
