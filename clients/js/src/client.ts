@@ -1,5 +1,6 @@
 import { s3ErrorFrom } from './errors.js';
 import type {
+  ListMultipartPartsResponse,
   PresignDownloadResponse,
   VendCredentialsRequest,
   VendCredentialsResponse,
@@ -74,6 +75,8 @@ export interface BrokerClient {
   upload(file: UploadBody, options: UploadOptions): Promise<UploadResult>;
   /** Multipart upload over the v1 multipart routes: bounded parallel part PUTs, just-in-time part URLs, resumable. */
   uploadMultipart(file: UploadBody, options: MultipartOptions): Promise<MultipartResult>;
+  /** POST /v1/uploads/multipart/list: the parts S3 holds for an open multipart upload (`key` relative to the grant's prefix). */
+  listParts(key: string, uploadId: string, options?: { signal?: AbortSignal }): Promise<ListMultipartPartsResponse>;
   /** POST /v1/downloads: a presigned GET URL (served as an attachment), and the bytes with `fetchBody: true`. */
   download(key: string, options?: DownloadOptions): Promise<DownloadResult>;
 }
@@ -115,6 +118,8 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     },
 
     uploadMultipart: (file, o) => uploadMultipart(transport, browser, file, o),
+
+    listParts: (key, uploadId, o) => transport.call('listMultipartParts', { body: { key, uploadId }, signal: o?.signal }),
 
     async download(key, o = {}) {
       const presigned = await transport.call('presignDownload', {

@@ -9,6 +9,8 @@ export type {
 } from './client.js';
 export type { MultipartOptions, MultipartPartState, MultipartResult, MultipartState } from './multipart.js';
 export { fromStsBroker } from './provider.js';
+export { brokerUppy, brokerPartSize } from './uppy.js';
+export type { BrokerAwsS3Options, BrokerUppy, BrokerUppyOptions, SavedUpload, StorageLike, UppyFileLike, UppyLike, UppySignedRequest, UppySignRequest } from './uppy.js';
 export type { AwsCredentialIdentity, AwsCredentialIdentityProvider, FromStsBrokerOptions, StsBrokerCredentialProvider, StsBrokerCredentials } from './provider.js';
 export { BrokerError, S3Error, S3UploadError, type BrokerErrorCodeOrUnexpected } from './errors.js';
 export type { RetryOptions } from './retry.js';

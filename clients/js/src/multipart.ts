@@ -39,6 +39,11 @@ export interface MultipartOptions {
   /** A state saved from an earlier attempt: only the parts it lacks are sent. */
   resume?: MultipartState;
   /**
+   * With `resume`: ask the broker which parts S3 holds (POST /v1/uploads/multipart/list) instead of trusting
+   * `resume.parts`, so a state saved right after create (say before a page reload) is enough to resume.
+   */
+  resumeFromListing?: boolean;
+  /**
    * On failure or abort, leave the S3 upload open so it can be resumed from the last state (default: false, unless
    * `resume` or `onState` is given). When false, the client aborts the upload (S3 frees its parts) before throwing.
    */
@@ -100,6 +105,10 @@ export async function uploadMultipart(
       throw new TypeError(`resume state declares ${saved.contentLength} bytes but the file has ${total}`);
     }
     state = cloneState({ ...saved, contentLength: total });
+    if (options.resumeFromListing) {
+      const listed = await transport.call('listMultipartParts', { body: { key: state.key, uploadId: state.uploadId }, signal });
+      state.parts = listed.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size }));
+    }
   } else {
     const created = await transport.call('createMultipartUpload', {
       body: { key: options.key, contentType: options.contentType, contentLength: total, ...(options.partSize === undefined ? {} : { partSize: options.partSize }) },

@@ -163,13 +163,13 @@ export class FakeBroker {
           return {
             json: {
               method: 'PUT', url: `${this.url}/s3/object?key=${encodeURIComponent(key)}&X-Amz-Signature=x`,
-              headers: { 'Content-Type': b.contentType, 'Content-Length': String(b.contentLength), 'x-amz-meta-client': 'client' }, key, expiresAt,
+              headers: { 'Content-Type': b.contentType, 'Content-Length': String(b.contentLength), 'x-amz-meta-client': 'client' }, key, relativeKey: b.key, expiresAt,
             },
           };
         }
         return {
           json: {
-            method: 'POST', url: `${this.url}/s3/form`, key, maxBytes: 1000, expiresAt,
+            method: 'POST', url: `${this.url}/s3/form`, key, relativeKey: b.key, maxBytes: 1000, expiresAt,
             fields: { key, 'Content-Type': b.contentType, Policy: 'cG9saWN5', 'X-Amz-Signature': 'sig' },
           },
         };
@@ -182,11 +182,11 @@ export class FakeBroker {
         const uploadId = `up-${this.nextId++}`;
         const partSize = b.partSize ?? 5 * 1024 * 1024;
         this.uploads.set(uploadId, { key: b.key, contentType: b.contentType, contentLength: b.contentLength, partSize, parts: new Map(), completed: false, aborted: false });
-        return { json: { uploadId, key: this.grantPrefix + b.key, partSize, partCount: Math.ceil(b.contentLength / partSize) } };
+        return { json: { uploadId, key: this.grantPrefix + b.key, relativeKey: b.key, partSize, partCount: Math.ceil(b.contentLength / partSize) } };
       }
       case 'POST /v1/uploads/multipart/parts': {
-        const up = this.uploads.get(b.uploadId);
-        if (!up || up.completed || up.aborted) return errorReply(404, 'upload_not_found', 'no such upload');
+        const up = this.openUpload(b);
+        if (!up) return errorReply(404, 'upload_not_found', 'no such upload');
         const partCount = Math.ceil(up.contentLength / up.partSize);
         if (b.partNumbers.length > 100 || b.partNumbers.some((n: number) => n > partCount)) return errorReply(400, 'invalid_request', 'bad part numbers');
         return {
@@ -200,26 +200,41 @@ export class FakeBroker {
           },
         };
       }
+      case 'POST /v1/uploads/multipart/list': {
+        const up = this.openUpload(b);
+        if (!up) return errorReply(404, 'upload_not_found', 'no such upload');
+        const parts = [...up.parts.entries()].sort((x, y) => x[0] - y[0]).map(([partNumber, p]) => ({ partNumber, size: p.size, etag: p.etag }));
+        return { json: { parts } };
+      }
       case 'POST /v1/uploads/multipart/complete': {
-        const up = this.uploads.get(b.uploadId);
-        if (!up || up.completed || up.aborted) return errorReply(404, 'upload_not_found', 'no such upload');
+        const up = this.openUpload(b);
+        if (!up) return errorReply(404, 'upload_not_found', 'no such upload');
         const partCount = Math.ceil(up.contentLength / up.partSize);
         const sent = new Map<number, string>(b.parts.map((p: any) => [p.partNumber, p.etag]));
         for (let n = 1; n <= partCount; n++) {
           if (!up.parts.has(n) || sent.get(n) !== up.parts.get(n)!.etag) return errorReply(400, 'upload_mismatch', `part ${n} differs`);
         }
         up.completed = true;
-        return { json: { key: this.grantPrefix + b.key, etag: '"final-etag"' } };
+        return { json: { key: this.grantPrefix + up.key, relativeKey: up.key, etag: '"final-etag"' } };
       }
       case 'POST /v1/uploads/multipart/abort': {
-        const up = this.uploads.get(b.uploadId);
-        if (!up || up.completed || up.aborted) return errorReply(404, 'upload_not_found', 'no such upload');
+        const up = this.openUpload(b);
+        if (!up) return errorReply(404, 'upload_not_found', 'no such upload');
         up.aborted = true;
         return { json: { aborted: true } };
       }
       default:
         return { status: 404, json: { message: 'Not Found' } };
     }
+  }
+
+  /** The open upload a follow-up call names: by uploadId and exactly one of key (relative) and fullKey, as the broker wants. */
+  private openUpload(b: { uploadId?: string; key?: string; fullKey?: string }): Upload | undefined {
+    const up = this.uploads.get(b.uploadId ?? '');
+    if (!up || up.completed || up.aborted) return undefined;
+    if ((b.key === undefined) === (b.fullKey === undefined)) return undefined;
+    const relative = b.key ?? (b.fullKey!.startsWith(this.grantPrefix) ? b.fullKey!.slice(this.grantPrefix.length) : undefined);
+    return relative === up.key ? up : undefined;
   }
 
   private async s3(rec: Recorded): Promise<Reply> {
