@@ -6,13 +6,23 @@
  * Every invocation runs under a deadline taken from the Lambda context (remaining time less
  * DEADLINE_MARGIN_MS): the upstream calls of the request share it (see ../ports/deadline.ts), so
  * a slow identity provider, STS or S3 ends in an honest 504 rather than Lambda's own timeout.
+ *
+ * Every invocation also runs in its own observability context (../observability/invocation.ts):
+ * the logger adds its request id (and, once authenticated, partner and client) to every line, the
+ * Lambda context is given to the logger, metrics are collected and written once at the end, and
+ * every issuance and every error answered to an authenticated caller writes an audit line.
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { authenticate } from '../auth/authenticate.js';
 import type { BrokerDeps } from '../usecases/deps.js';
-import { InvalidRequestError, TooLargeError, type BrokerError } from '../domain/errors.js';
+import { ConfigError, InvalidRequestError, TooLargeError, type BrokerError } from '../domain/errors.js';
+import { auditChannelProblem } from '../observability/auditLog.js';
+import { currentInvocation, runInvocation, setInvocationCaller } from '../observability/invocation.js';
+import type { Logger } from '../observability/logger.js';
+import { flushInvocationMetrics, readMetricsOptions, recordColdStartOnce, recordRefusal } from '../observability/metrics.js';
+import { auditRefusal } from '../usecases/audit.js';
 import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Deadline } from '../ports/deadline.js';
 import type { Caller, Grant } from '../domain/model.js';
 import { resolveGrant } from '../usecases/resolveGrant.js';
@@ -41,10 +51,25 @@ const stateOf = (event: Event): InvocationState => {
   return state;
 };
 
-/** Builds the Lambda handler for one route; `getDeps` is called once per invocation (memoised by the caller). */
-export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerDeps): (event: Event, context?: Context) => Promise<HttpResponse> {
+/**
+ * Builds the Lambda handler for one route; `getDeps` is called once per invocation (memoised by the
+ * caller). Throws ConfigError (at import, like an invalid config) when Lambda's logging settings
+ * would drop audit lines, or BROKER_METRICS_PARTNER_DIMENSION is invalid.
+ */
+export function lambdaHandler<Input>(
+  route: Route<Input>,
+  getDeps: () => BrokerDeps,
+  env: Record<string, string | undefined> = process.env,
+): (event: Event, context?: Context) => Promise<HttpResponse> {
+  const auditProblem = auditChannelProblem(env);
+  if (auditProblem !== undefined) {
+    // No issuance without its audit line: refuse to start, as an invalid config does.
+    getDeps().logger.error('refusing to start', { reason: auditProblem });
+    throw new ConfigError(`refusing to start: ${auditProblem}`);
+  }
+  const metricsOptions = readMetricsOptions(env);
   const stack = middy<Event, HttpResponse>()
-    .use(responseEnvelope(getDeps))
+    .use(responseEnvelope(route, getDeps))
     .use(httpHeaderNormalizer())
     .use(authentication(route, getDeps));
   if (route.method === 'POST') stack.use(bodyLimit(route.maxBodyBytes ?? MAX_BODY_BYTES)).use(jsonBody());
@@ -57,7 +82,27 @@ export function lambdaHandler<Input>(route: Route<Input>, getDeps: () => BrokerD
       : await route.handle(input, { deps, requestId: state.requestId, ...requireCaller(state) });
     return jsonResponse(200, result, { noStore: route.noStore });
   });
-  return (event, context) => runWithDeadline(deadlineOf(context), () => handler(event, context as Context));
+  return (event, context) => runInvocation({ requestId: stateOf(event).requestId, route: route.id }, async () => {
+    startInvocation(getDeps().logger, context);
+    recordColdStartOnce();
+    try {
+      return await runWithDeadline(deadlineOf(context), () => handler(event, context as Context));
+    } finally {
+      flushInvocationMetrics(currentInvocation()!, metricsOptions);
+    }
+  });
+}
+
+/**
+ * What the logger needs at the start of each invocation, as Powertools' own middleware does it:
+ * keys anyone appended to the shared logger during the last invocation are cleared, the Lambda
+ * context (cold start, function name, Lambda's request id) is added when there is one, and the
+ * debug-sampling decision (POWERTOOLS_LOGGER_SAMPLE_RATE) is drawn afresh for this invocation.
+ */
+function startInvocation(logger: Logger, context: Context | undefined): void {
+  logger.resetKeys();
+  if (typeof context?.awsRequestId === 'string') logger.addContext(context);
+  logger.refreshSampleRateCalculation();
 }
 
 /**
@@ -77,7 +122,7 @@ function requireCaller(state: InvocationState): { caller: Caller; grant: Grant }
 }
 
 /** Outermost: assigns the request id, maps every error to the one error shape, adds common headers. */
-function responseEnvelope(getDeps: () => BrokerDeps): middy.MiddlewareObj<Event, HttpResponse> {
+function responseEnvelope<Input>(route: Route<Input>, getDeps: () => BrokerDeps): middy.MiddlewareObj<Event, HttpResponse> {
   const finish = async (request: Request, response: HttpResponse): Promise<HttpResponse> => {
     const state = stateOf(request.event);
     const deps = getDeps();
@@ -98,6 +143,8 @@ function responseEnvelope(getDeps: () => BrokerDeps): middy.MiddlewareObj<Event,
       const state = stateOf(request.event);
       const err = toBrokerError(request.error);
       logFailure(getDeps(), state, err);
+      recordRefusal(err.code, err.status);
+      if (state.caller) auditRefusal({ requestId: state.requestId, caller: state.caller, route: route.id, code: err.code, status: err.status });
       request.response = await finish(request, errorResponse(err, state.requestId));
     },
   };
@@ -131,6 +178,8 @@ function authentication<Input>(route: Route<Input>, getDeps: () => BrokerDeps): 
         { store: deps.store, jwt: deps.jwt, now: () => new Date(deps.clock()) },
         { allowBareAuthorizationApiKey: route.auth === 'container' },
       );
+      // from here on, every log line and metric of this invocation names the partner and client
+      setInvocationCaller(state.caller.partnerId, state.caller.clientId);
       // Once, here: the use case and the CORS headers of whatever answer follows both use it.
       state.grant = await resolveGrant(deps.store, state.caller);
     },

@@ -1,5 +1,7 @@
 import type { Caller, Scope } from '../domain/model.js';
+import { writeAuditLine } from '../observability/auditLog.js';
 import type { Logger } from '../observability/logger.js';
+import { recordIssuance } from '../observability/metrics.js';
 
 /** What one issuance log line holds: who, what, for how long. Never a credential or signature. */
 export interface Issuance {
@@ -28,16 +30,16 @@ export interface Issuance {
 }
 
 /**
- * One structured audit line per issuance (docs/security.md, "Audit"): who, what and until when,
- * and the AccessKeyId that joins it to CloudTrail. `prefix` and `actions` are the session's real
- * scope, `key` the object the URL or call binds. Never a secret key, session token or signature.
+ * One audit line per issuance (docs/observability.md, "Audit lines"; docs/security.md, "Audit"):
+ * who, what and until when, and the AccessKeyId that joins it to CloudTrail. `prefix` and `actions`
+ * are the session's real scope, `key` the object the URL or call binds. Never a secret key, session
+ * token or signature. Written by the audit channel (observability/auditLog.ts), not the logger, so
+ * no log level can drop it; `logger` stays in the signature for the call sites and is not used.
+ * Also counts the issuance (Issuances{route, action, outcome=issued}).
  */
-export function auditIssuance(logger: Logger, issuance: Issuance): void {
+export function auditIssuance(_logger: Logger, issuance: Issuance): void {
   const { caller, scope } = issuance;
-  logger.info('issued', {
-    // first, so no detail can overwrite the fields below
-    ...issuance.details,
-    audit: true,
+  writeAuditLine('issued', {
     requestId: issuance.requestId,
     partner: caller.partnerId,
     client: caller.clientId,
@@ -47,10 +49,41 @@ export function auditIssuance(logger: Logger, issuance: Issuance): void {
     bucket: scope.bucket,
     prefix: scope.prefix,
     actions: scope.actions,
-    ...(issuance.key === undefined ? {} : { key: issuance.key }),
+    key: issuance.key,
     sessionName: issuance.sessionName,
     accessKeyId: issuance.accessKeyId,
     expiresAt: issuance.expiresAt.toISOString(),
-    ...(issuance.cachedSession === undefined ? {} : { cachedSession: issuance.cachedSession }),
+    cachedSession: issuance.cachedSession,
+  }, issuance.details);
+  recordIssuance(issuance.action);
+}
+
+/** What one refusal audit line holds: the authenticated caller, the route, and the error answered. */
+export interface Refusal {
+  requestId: string;
+  caller: Caller;
+  /** The route's operation id (`createUpload`, …). */
+  route: string;
+  /** The error body's `code` (`outside_grant`, `partner_role_not_assumable`, …) and the HTTP status. */
+  code: string;
+  status: number;
+}
+
+/**
+ * One audit line per error answered to an authenticated caller (4xx and 5xx alike): a refused or
+ * failed attempt is part of the trail. Unauthenticated requests get none (nobody to name; they are
+ * counted in Refusals{ErrorCode=unauthenticated}).
+ */
+export function auditRefusal(refusal: Refusal): void {
+  const { caller } = refusal;
+  writeAuditLine('refused', {
+    requestId: refusal.requestId,
+    partner: caller.partnerId,
+    client: caller.clientId,
+    method: caller.method,
+    subject: caller.subjectSegment,
+    route: refusal.route,
+    code: refusal.code,
+    status: refusal.status,
   });
 }

@@ -1,0 +1,73 @@
+/**
+ * The audit channel: one preformatted JSON line per issuance and per refusal of an authenticated
+ * caller, written straight to stdout, beside the logger rather than through it.
+ *
+ * Why not the logger: its level (LOG_LEVEL, POWERTOOLS_LOG_LEVEL, or Lambda's own
+ * AWS_LAMBDA_LOG_LEVEL, which Powertools obeys first) would decide whether the audit trail exists.
+ * This writer has no level at all: every call writes its line.
+ *
+ * What is left is Lambda's own application log-level filter (JSON log format only): it drops lines
+ * whose `level` is below the function's application log level. Audit lines say `"level":"INFO"`
+ * (their honest severity: a FATAL-level audit line would set off every alarm on fatal lines), so
+ * `auditChannelProblem` refuses any environment where Lambda would drop INFO lines: the broker then
+ * fails to start (like an invalid config) rather than issue anything it cannot audit. In the Text log
+ * format Lambda filters nothing.
+ *
+ * Cheap by design (one JSON.stringify and one write, a few microseconds): every issuance pays it.
+ * Schema: docs/observability.md, "Audit lines" (`auditVersion` 1). Never a secret key, session
+ * token, signature or API key: only the identifiers listed there.
+ */
+
+/** The version of the audit line's schema; bumped on any change a consumer could notice. */
+export const AUDIT_VERSION = 1;
+
+/** Lambda's application log levels that drop INFO lines (anything above INFO). */
+const LEVELS_DROPPING_INFO = new Set(['WARN', 'ERROR', 'FATAL']);
+
+/**
+ * Why audit lines would not reach CloudWatch in this environment, or undefined when they would:
+ * Lambda's JSON log format with an application log level above INFO (Lambda sets
+ * AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL from the function's logging configuration).
+ */
+export function auditChannelProblem(env: Record<string, string | undefined> = process.env): string | undefined {
+  const format = (env.AWS_LAMBDA_LOG_FORMAT ?? '').toUpperCase();
+  const level = (env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase();
+  if (format === 'JSON' && LEVELS_DROPPING_INFO.has(level)) {
+    return `the function's application log level is ${level} (AWS_LAMBDA_LOG_LEVEL), so Lambda would drop the INFO-level audit lines; `
+      + 'set the application log level to INFO (or TRACE/DEBUG), or use LOG_LEVEL to quieten the broker\'s other lines';
+  }
+  return undefined;
+}
+
+/** Where audit lines go: stdout (CloudWatch Logs in Lambda). Replaceable for tests and benchmarks only. */
+export type AuditSink = (line: string) => void;
+let sink: AuditSink = (line) => { process.stdout.write(line); };
+
+/** Test and benchmark hook: routes audit lines elsewhere; returns the previous sink. */
+export function setAuditSink(next: AuditSink): AuditSink {
+  const previous = sink;
+  sink = next;
+  return previous;
+}
+
+/** Fields of one audit line besides the fixed header; values are plain JSON. */
+export type AuditFields = Record<string, string | number | boolean | readonly number[] | readonly string[] | undefined>;
+
+/**
+ * Writes one audit line: the fixed header (level, timestamp, service, message, audit, auditVersion,
+ * event), then `details` (operation facts), then `fields`. Neither `details` nor `fields` can
+ * overwrite a header field, and `fields` win over `details`.
+ */
+export function writeAuditLine(event: 'issued' | 'refused', fields: AuditFields, details?: AuditFields, now: Date = new Date()): void {
+  const header = {
+    level: 'INFO',
+    timestamp: now.toISOString(),
+    service: 'sts-broker',
+    message: event,
+    audit: true,
+    auditVersion: AUDIT_VERSION,
+    event,
+  };
+  // Spreading the header again, last, keeps its keys first and its values unchanged whatever the rest holds.
+  sink(`${JSON.stringify({ ...header, ...details, ...fields, ...header })}\n`);
+}

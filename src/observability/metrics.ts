@@ -1,0 +1,158 @@
+/**
+ * The broker's CloudWatch metrics, as Embedded Metric Format lines through Powertools Metrics: no
+ * API call, CloudWatch extracts them from the log lines. Every data point of an invocation is kept
+ * in that invocation's context (./invocation.ts) and written once, at its end, by
+ * `flushInvocationMetrics`: one EMF line per dimension set. Names, units and dimensions are listed
+ * in docs/observability.md, "Metrics"; the alarms in the template use them.
+ *
+ * Dimensions are the route, the issuance action, the outcome and the error code: a few dozen
+ * combinations for the whole fleet. Partner and client are EMF properties (searchable in the log
+ * line, not billed as metrics); `BROKER_METRICS_PARTNER_DIMENSION=true` adds the partner as a
+ * dimension of Issuances and Refusals for deployments with few partners. A subject or object key
+ * never appears in a metric.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ConfigError } from '../domain/errors.js';
+import { currentInvocation, type InvocationContext, type MetricPoint } from './invocation.js';
+
+export const METRICS_NAMESPACE = 'StsBroker';
+const SERVICE = 'sts-broker';
+
+/** Metric names (docs/observability.md): the template's alarms and dashboards use these exact strings. */
+export const METRIC = {
+  issuances: 'Issuances',
+  refusals: 'Refusals',
+  stsLatency: 'StsLatency',
+  stsErrors: 'StsErrors',
+  sessionCacheHits: 'SessionCacheHits',
+  sessionCacheMisses: 'SessionCacheMisses',
+  grantStoreCacheHits: 'GrantStoreCacheHits',
+  grantStoreCacheMisses: 'GrantStoreCacheMisses',
+  grantStoreStaleness: 'GrantStoreStaleness',
+  coldStarts: 'ColdStarts',
+} as const;
+
+export interface MetricsOptions {
+  /** Adds `partner` as a dimension of Issuances and Refusals (one billed metric per partner and combination). */
+  partnerDimension: boolean;
+}
+
+/** Reads BROKER_METRICS_PARTNER_DIMENSION (`true` / `false`, default false); anything else stops the broker, naming it. */
+export function readMetricsOptions(env: Record<string, string | undefined> = process.env): MetricsOptions {
+  const raw = env.BROKER_METRICS_PARTNER_DIMENSION;
+  if (raw === undefined || raw === '' || raw === 'false') return { partnerDimension: false };
+  if (raw === 'true') return { partnerDimension: true };
+  throw new ConfigError(`invalid environment: BROKER_METRICS_PARTNER_DIMENSION: must be true or false (got ${JSON.stringify(raw.slice(0, 20))})`);
+}
+
+function record(point: MetricPoint, context: InvocationContext | undefined = currentInvocation()): void {
+  // Outside an invocation (cold start, a script) there is nothing to attribute the point to.
+  context?.metrics.push(point);
+}
+
+/** One issuance (one audit line): Issuances{route, action, outcome=issued}. */
+export function recordIssuance(action: string): void {
+  const context = currentInvocation();
+  if (context === undefined) return;
+  context.action = action;
+  record({ name: METRIC.issuances, unit: 'Count', value: 1, dimensions: { route: context.route, action, outcome: 'issued' } }, context);
+}
+
+/**
+ * One error answer: Refusals{route, ErrorCode}; when a caller was authenticated, also
+ * Issuances{route, action, outcome} with outcome `refused` (4xx) or `failed` (5xx) and the action
+ * attempted, or `none` when the request failed before its use case named one.
+ */
+export function recordRefusal(code: string, status: number): void {
+  const context = currentInvocation();
+  if (context === undefined) return;
+  record({ name: METRIC.refusals, unit: 'Count', value: 1, dimensions: { route: context.route, ErrorCode: code } }, context);
+  if (context.partner !== undefined) {
+    const outcome = status >= 500 ? 'failed' : 'refused';
+    record({ name: METRIC.issuances, unit: 'Count', value: 1, dimensions: { route: context.route, action: context.action ?? 'none', outcome } }, context);
+  }
+}
+
+/** One STS AssumeRole: its latency (success or not), and StsErrors{ErrorCode} when it failed. */
+export function recordStsCall(milliseconds: number, errorCode?: string): void {
+  const context = currentInvocation();
+  record({ name: METRIC.stsLatency, unit: 'Milliseconds', value: milliseconds, dimensions: {} }, context);
+  if (errorCode !== undefined) record({ name: METRIC.stsErrors, unit: 'Count', value: 1, dimensions: { ErrorCode: errorCode } }, context);
+}
+
+/** One signing-session lookup in the session cache. */
+export function recordSessionLookup(hit: boolean): void {
+  record({ name: hit ? METRIC.sessionCacheHits : METRIC.sessionCacheMisses, unit: 'Count', value: 1, dimensions: {} });
+}
+
+/**
+ * The port a caching grant store reports through (wired in src/wiring/; the store needs only this
+ * shape, so it imports nothing from here): a lookup answered from the cache, one that went to the
+ * backing store, and, for each answer from the cache, how old the store version it relies on is
+ * (seconds since the confirming read started: how far behind a write this answer may be, at most
+ * the store's staleness bound).
+ */
+export interface GrantStoreCacheMetrics {
+  hit(): void;
+  miss(): void;
+  staleness(ageSeconds: number): void;
+}
+
+export const grantStoreCacheMetrics: GrantStoreCacheMetrics = {
+  hit: () => record({ name: METRIC.grantStoreCacheHits, unit: 'Count', value: 1, dimensions: {} }),
+  miss: () => record({ name: METRIC.grantStoreCacheMisses, unit: 'Count', value: 1, dimensions: {} }),
+  staleness: (ageSeconds) => record({ name: METRIC.grantStoreStaleness, unit: 'Seconds', value: ageSeconds, dimensions: {} }),
+};
+
+let coldStartPending = true;
+
+/** ColdStarts{route}: once per container, on its first invocation. */
+export function recordColdStartOnce(): void {
+  if (!coldStartPending) return;
+  const context = currentInvocation();
+  if (context === undefined) return;
+  coldStartPending = false;
+  record({ name: METRIC.coldStarts, unit: 'Count', value: 1, dimensions: { route: context.route } }, context);
+}
+
+/** One Powertools Metrics instance per container, used only synchronously inside a flush. */
+let emf: Metrics | undefined;
+function emfWriter(): Metrics {
+  emf ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+  return emf;
+}
+
+const UNIT: Record<MetricPoint['unit'], (typeof MetricUnit)[keyof typeof MetricUnit]> = {
+  Count: MetricUnit.Count,
+  Milliseconds: MetricUnit.Milliseconds,
+  Seconds: MetricUnit.Seconds,
+};
+
+/**
+ * Writes the invocation's data points: one EMF line per dimension set, each carrying the request id,
+ * partner and client as properties. Synchronous from first to last line, so invocations sharing
+ * the process (a local emulator) cannot interleave their dimensions in the shared instance.
+ */
+export function flushInvocationMetrics(context: InvocationContext, options: MetricsOptions): void {
+  if (context.metrics.length === 0) return;
+  const groups = new Map<string, { dimensions: Record<string, string>; points: MetricPoint[] }>();
+  for (const point of context.metrics.splice(0)) {
+    const dimensions: Record<string, string> = { ...point.dimensions };
+    if (options.partnerDimension && context.partner !== undefined && (point.name === METRIC.issuances || point.name === METRIC.refusals)) {
+      dimensions.partner = context.partner;
+    }
+    const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const group = groups.get(key) ?? { dimensions, points: [] };
+    group.points.push(point);
+    groups.set(key, group);
+  }
+  const metrics = emfWriter();
+  for (const { dimensions, points } of groups.values()) {
+    for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
+    for (const point of points) metrics.addMetric(point.name, UNIT[point.unit], point.value);
+    metrics.addMetadata('requestId', context.requestId);
+    if (context.partner !== undefined) metrics.addMetadata('partner', context.partner);
+    if (context.client !== undefined) metrics.addMetadata('client', context.client);
+    metrics.publishStoredMetrics();
+  }
+}
