@@ -1,0 +1,68 @@
+/**
+ * After `npm run package`: proves the packaged CloudFormation template's security and operations
+ * properties (scripts/lib/templateChecks.ts lists them) and that every function's artifact exists.
+ * Prints what passed and each bundle's size; on a finding, lists every one and exits 1.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { runCli, UsageError } from './lib/cli.js';
+import { checkTemplate, type Json } from './lib/templateChecks.js';
+
+const DEFAULT_TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
+
+const SPEC = {
+  name: 'check-package',
+  usage: 'bash scripts/check-package [--template <file>]',
+  summary: [
+    'Checks the template `npm run package` wrote: the execution role assumes only partner roles (never a bare "*";',
+    'with the DynamoDB store only arn:<partition>:iam::<account>:role/sts-broker/*), reads the grant table with named',
+    'actions only, the grant table\'s settings, every variable passed through to every function, JSON logs at a level',
+    'that keeps the audit lines, tracing as flagged, HTTP API access logs, the alarms and the outputs; and that each',
+    'function\'s artifact exists beside the template.',
+  ],
+  positionals: [],
+  options: {
+    template: { type: 'string' as const, value: '<file>', description: `the packaged template (default ${DEFAULT_TEMPLATE}); artifacts are looked up beside it` },
+  },
+  footer: ['Exit status: 0 every check passed, 1 a finding (each one listed), 2 a usage error.'],
+};
+
+process.exitCode = await runCli(SPEC, process.argv.slice(2), ({ values, positionals }) => {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const file = typeof values.template === 'string' ? values.template : DEFAULT_TEMPLATE;
+  if (!existsSync(file)) {
+    process.stderr.write(`check-package: ${file} does not exist: run \`npm run package\` first\n`);
+    return 1;
+  }
+  let template: Json;
+  try {
+    template = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } catch (err) {
+    process.stderr.write(`check-package: ${file} is not JSON: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const { problems, summary } = checkTemplate(template);
+  const artifacts = functionArtifacts(template, dirname(file));
+  problems.push(...artifacts.filter((a) => a.bytes === undefined).map((a) => `${a.fn}: artifact ${a.file} is missing`));
+  if (problems.length > 0) {
+    process.stderr.write(`check-package: ${problems.length} finding(s) in ${file}:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    return 1;
+  }
+  for (const line of summary) process.stdout.write(`${line}\n`);
+  for (const a of artifacts) process.stdout.write(`artifact ${a.file}: ${a.bytes} bytes (zip)\n`);
+  return 0;
+});
+
+/** Each function's zip (the S3 key's last segment), looked up in the template's folder. */
+function functionArtifacts(template: Json, dir: string): Array<{ fn: string; file: string; bytes?: number }> {
+  const resources = typeof template === 'object' && template !== null && !Array.isArray(template) ? template.Resources : undefined;
+  if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) return [];
+  return Object.entries(resources).flatMap(([id, r]) => {
+    const res = r as { Type?: string; Properties?: { Code?: { S3Key?: unknown } } };
+    if (res.Type !== 'AWS::Lambda::Function') return [];
+    const key = res.Properties?.Code?.S3Key;
+    const file = typeof key === 'string' ? basename(key) : '(no S3Key)';
+    const path = join(dir, file);
+    return [{ fn: id, file, bytes: typeof key === 'string' && existsSync(path) ? statSync(path).size : undefined }];
+  }).sort((a, b) => a.file.localeCompare(b.file));
+}
