@@ -12,7 +12,11 @@ import type { GrantStore } from '../ports/ports.js';
 type ApiKeyOwner = { partnerId: string; clientId: string; key: ApiKey };
 type JwtClient = { partnerId: string; clientId: string; client: Client };
 
-/** GrantStore over a BrokerConfig: API keys indexed by id, JWT clients by exact issuer, origins in one set. */
+/**
+ * GrantStore over a BrokerConfig: API keys indexed by id, JWT clients by exact issuer, origins in one
+ * set. Partners, clients and keys are answered with their `disabled` flags and revocations as
+ * configured; deciding what they refuse is the use cases' (auth/apiKey.ts, usecases/resolveGrant.ts).
+ */
 export class YamlGrantStore implements GrantStore {
   readonly #version: string;
   // Maps, not the config's plain objects: a partner or key id named "constructor" must not reach
@@ -26,11 +30,11 @@ export class YamlGrantStore implements GrantStore {
     this.#version = configHash(config);
     this.#partners = partnersOf(config);
     for (const [partnerId, partner] of this.#partners) {
-      for (const [clientId, client] of Object.entries(partner.clients)) this.#index(partnerId, clientId, client);
+      for (const [clientId, client] of Object.entries(partner.clients)) this.#index(partnerId, partner, clientId, client);
     }
   }
 
-  #index(partnerId: string, clientId: string, client: Client): void {
+  #index(partnerId: string, partner: Partner, clientId: string, client: Client): void {
     for (const key of client.apiKeys ?? []) {
       // The loader refuses duplicates already; a store built from an unchecked object must too,
       // or one key id would silently pick one of two clients.
@@ -42,6 +46,10 @@ export class YamlGrantStore implements GrantStore {
       list.push({ partnerId, clientId, client });
       this.#jwtClients.set(client.jwt.issuer, list);
     }
+    // Disabled partners and clients keep their keys and issuers (the caller is then refused with
+    // 403 access_revoked once known, usecases/resolveGrant.ts) but lend no origin to answers given
+    // before the caller is known: the same rule as the DynamoDB store (adapters/dynamo).
+    if (partner.disabled === true || client.disabled === true) return;
     for (const origin of client.cors.origins) this.#origins.add(origin);
   }
 

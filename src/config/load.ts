@@ -25,21 +25,42 @@ export interface ConfigCheck {
 }
 
 /**
+ * Which grant store the config is read for. `yaml` (the default): the file holds the partners, at
+ * least one. `dynamodb`: the partners live in the grant table and the file holds only the deployment
+ * settings (allowInsecureLoopbackHttp); partners in it are refused, because an operator editing
+ * them would change nothing the broker serves.
+ */
+export interface ConfigReadOptions {
+  grantStore?: 'yaml' | 'dynamodb';
+}
+
+/**
  * Checks config text exactly as the broker does at cold start (YAML, schema, cross-field rules),
  * returning every finding instead of throwing: for scripts and tools that list them.
  */
-export function checkConfigText(yamlText: string): ConfigCheck {
+export function checkConfigText(yamlText: string, options: ConfigReadOptions = {}): ConfigCheck {
   const raw = parseYaml(yamlText);
   if ('issues' in raw) return { issues: raw.issues, notices: [] };
   const parsed = configSchema.safeParse(raw.value);
   if (!parsed.success) return { issues: parsed.error.issues.flatMap((issue) => describeIssue(issue, raw.value)), notices: [] };
+  const storeIssues = partnersForStore(parsed.data, options.grantStore ?? 'yaml');
+  if (storeIssues.length > 0) return { issues: storeIssues, notices: [] };
   const { issues, notices } = crossCheckFindings(parsed.data);
   return issues.length > 0 ? { issues, notices } : { issues, notices, config: parsed.data };
 }
 
+function partnersForStore(config: BrokerConfig, grantStore: 'yaml' | 'dynamodb'): ConfigIssue[] {
+  const count = Object.keys(config.partners).length;
+  if (grantStore === 'yaml' && count === 0) return [{ path: 'partners', message: 'at least one partner is required' }];
+  if (grantStore === 'dynamodb' && count > 0) {
+    return [{ path: 'partners', message: 'must be empty with BROKER_GRANT_STORE=dynamodb: the partners come from the grant table (load these with the admin import command)' }];
+  }
+  return [];
+}
+
 /** Parses and validates config text, with the notices; `source` (usually the file path) is named in every error. */
-export function parseConfigWithNotices(yamlText: string, source: string): { config: BrokerConfig; notices: ConfigIssue[] } {
-  const { issues, notices, config } = checkConfigText(yamlText);
+export function parseConfigWithNotices(yamlText: string, source: string, options: ConfigReadOptions = {}): { config: BrokerConfig; notices: ConfigIssue[] } {
+  const { issues, notices, config } = checkConfigText(yamlText, options);
   if (config === undefined) throw configError(source, issues);
   return { config, notices };
 }
@@ -50,7 +71,7 @@ export function parseConfig(yamlText: string, source: string): BrokerConfig {
 }
 
 /** Reads, parses and validates the config file at `path`, with the notices. */
-export function loadConfigFileWithNotices(path: string): { config: BrokerConfig; notices: ConfigIssue[] } {
+export function loadConfigFileWithNotices(path: string, options: ConfigReadOptions = {}): { config: BrokerConfig; notices: ConfigIssue[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -58,7 +79,7 @@ export function loadConfigFileWithNotices(path: string): { config: BrokerConfig;
     const reason = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(`invalid config ${path}: cannot read the file (${reason})`, { cause });
   }
-  return parseConfigWithNotices(text, path);
+  return parseConfigWithNotices(text, path, options);
 }
 
 /** Reads, parses and validates the config file at `path`. */

@@ -9,7 +9,8 @@ import { loadConfigFileWithNotices } from '../config/load.js';
 import { assertEndpointOverrides, readSettings, type Settings } from '../config/settings.js';
 import { InternalError } from '../domain/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import type { CredentialIssuer, MultipartStore, Presigner } from '../ports/ports.js';
+import type { BrokerConfig } from '../config/schema.js';
+import type { CredentialIssuer, GrantStore, MultipartStore, Presigner } from '../ports/ports.js';
 import { SessionCache } from '../rules/sessionCache.js';
 import type { BrokerDeps } from '../usecases/deps.js';
 import { remoteJwtVerifier } from './jwtVerifier.js';
@@ -38,12 +39,39 @@ export const noIssuer: CredentialIssuer = {
   assumeRole: () => Promise.reject(new InternalError('this handler does not call STS')),
 };
 
+/** Builds the DynamoDB grant store from the validated settings (./withGrantTable.ts `dynamoGrantTable`). */
+export type GrantTableFactory = (settings: Settings, logger: Logger, clock: () => number) => GrantStore;
+
+/** /health of a function that never reads the grant table (see `tableNotRead`). */
+export const TABLE_NOT_READ_VERSION = 'dynamodb:not-read-by-this-function';
+
+/**
+ * The store of a function built without the table reader when BROKER_GRANT_STORE=dynamodb (health
+ * and openapi: their bundles carry no SDK). It answers /health honestly and refuses any lookup: a
+ * handler reaching one was wired without `dynamoGrantTable`, a wiring bug, never a caller error.
+ */
+export function tableNotRead(): GrantStore {
+  const refuse = () => Promise.reject(new InternalError('this function was built without the grant table reader (src/wiring/withGrantTable.ts)'));
+  return { findApiKey: refuse, findJwtClients: refuse, partner: refuse, isOriginAllowed: refuse, version: async () => TABLE_NOT_READ_VERSION };
+}
+
 export interface WireOptions {
   presigner: Presigner;
   multipart?: MultipartStore;
   /** Builds the STS issuer from the validated settings (see ./withAws.ts). */
   issuer: (settings: Settings, logger: Logger) => CredentialIssuer;
+  /**
+   * The grant table reader, for functions that authenticate callers or answer preflights; used only
+   * when BROKER_GRANT_STORE=dynamodb. Omitted by functions that never read grants (health, openapi).
+   */
+  grantTable?: GrantTableFactory;
   env?: Record<string, string | undefined>;
+}
+
+/** The store BROKER_GRANT_STORE names: the YAML config's partners, or the grant table. */
+export function chooseStore(settings: Settings, config: BrokerConfig, logger: Logger, clock: () => number, grantTable?: GrantTableFactory): GrantStore {
+  if (settings.BROKER_GRANT_STORE === 'yaml') return new YamlGrantStore(config);
+  return grantTable === undefined ? tableNotRead() : grantTable(settings, logger, clock);
 }
 
 /** Builds the dependencies from the environment; throws ConfigError naming the bad field. */
@@ -51,13 +79,15 @@ export function wire(options: WireOptions): BrokerDeps {
   const logger = createLogger();
   try {
     const settings = readSettings(options.env);
-    const { config, notices } = loadConfigFileWithNotices(settings.BROKER_CONFIG);
-    // BROKER_STS_ENDPOINT / BROKER_S3_ENDPOINT: loopback http only when the config allows it
+    // With the dynamodb store the file holds the deployment settings only (no partners).
+    const { config, notices } = loadConfigFileWithNotices(settings.BROKER_CONFIG, { grantStore: settings.BROKER_GRANT_STORE });
+    // BROKER_STS_ENDPOINT / BROKER_S3_ENDPOINT / BROKER_DYNAMODB_ENDPOINT: loopback http only when the config allows it
     assertEndpointOverrides(settings, config.allowInsecureLoopbackHttp, settings.BROKER_CONFIG);
     for (const notice of notices) logger.info('config notice', { path: notice.path, notice: notice.message });
-    // Built synchronously from the validated config, so an invalid config still fails at import.
-    const store = new YamlGrantStore(config);
     const clock = Date.now;
+    // Built synchronously: an invalid config or setting still fails at import. The table is never
+    // read here (Lambda freezes containers; the first request confirms the version).
+    const store = chooseStore(settings, config, logger, clock, options.grantTable);
     const issuer = options.issuer(settings, logger);
     return {
       store,
