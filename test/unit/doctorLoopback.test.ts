@@ -1,0 +1,135 @@
+/**
+ * doctor's ExternalId / trust diagnosis, against a loopback STS that answers AccessDenied the way
+ * AWS does (the local gateway never checks ExternalId, so the end-to-end suite cannot show this):
+ * the AssumeRole doctor sends is the broker's (ExternalId, SourceIdentity, tags, a session policy),
+ * and the answer is decoded into "the ExternalId differs" for a partner that has one. Also the CLI
+ * itself: human and --json output, exit codes 1 (a check failed), 2 (usage) and 3 (cannot run).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { diagnosePartner } from '../../src/adapters/aws/partnerProbe.js';
+import { DOCTOR_EXIT } from '../../src/rules/partnerDiagnosis.js';
+import { serve, type TestServer } from '../support/loopbackServer.js';
+import { brokerConfig, configObject } from '../support/configFixture.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const DENIAL = 'User: arn:aws:sts::999999999999:assumed-role/sts-broker-prod-lambdaRole/doctor is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/Role-A';
+const CREDENTIALS = { accessKeyId: 'AKIADOCTORLOOPBACK01', secretAccessKey: 'd0ct0rL00pbackS3cretThatIsNeverPrinted+/' };
+
+let sts: TestServer;
+const bodies: URLSearchParams[] = [];
+let dir: string;
+
+beforeAll(async () => {
+  sts = await serve((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => { body += chunk.toString('utf8'); });
+    req.on('end', () => {
+      bodies.push(new URLSearchParams(body));
+      res.writeHead(403, { 'content-type': 'text/xml', 'x-amzn-requestid': 'c6104cbe-af31-11e0-8154-cbc7ccf896c7' });
+      res.end('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
+        + `<Message>${DENIAL}</Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>`);
+    });
+  });
+  dir = mkdtempSync(join(tmpdir(), 'sts-broker-doctor-'));
+});
+afterAll(async () => {
+  await sts.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('diagnosePartner against an STS that answers AccessDenied', () => {
+  it('sends the broker\'s AssumeRole (ExternalId, SourceIdentity, tags, session policy) and names the ExternalId as the likely cause', async () => {
+    const partner = brokerConfig().partners.acme!;
+    bodies.length = 0;
+    const report = await diagnosePartner('acme', partner, ['backend', 'app'], { stsEndpoint: sts.url, credentials: CREDENTIALS, timeoutMs: 5000 });
+
+    // one AssumeRole, not retried (AccessDenied is final), and nothing after it
+    expect(bodies).toHaveLength(1);
+    const sent = bodies[0]!;
+    expect(Object.fromEntries([...sent].filter(([k]) => !k.startsWith('Tags.') && k !== 'Policy'))).toEqual({
+      Action: 'AssumeRole', Version: '2011-06-15', RoleArn: partner.roleArn, ExternalId: 'acme-3f9c',
+      RoleSessionName: 'sb.acme.sts-broker-doctor', SourceIdentity: 'sb.acme.sts-broker-doctor', DurationSeconds: '3600',
+    });
+    expect(sent.get('Tags.member.1.Key')).toBe('partner');
+    expect(sent.get('Tags.member.1.Value')).toBe('acme');
+    expect(JSON.parse(sent.get('Policy')!).Statement[0].Action).toEqual(['s3:GetBucketCORS', 's3:GetLifecycleConfiguration', 's3:GetBucketPolicy']);
+
+    expect(report).toMatchObject({ result: 'failed', exitCode: DOCTOR_EXIT.failed });
+    expect(report.findings).toHaveLength(1);
+    const [trust] = report.findings;
+    expect(trust).toMatchObject({ check: 'trust', status: 'fail', message: expect.stringContaining('could not be assumed: AccessDenied') });
+    expect(trust!.causes![0]).toMatch(/ExternalId in the config for partner acme differs from the sts:ExternalId the role's trust policy requires/);
+  }, 30_000);
+
+  it('a partner without an ExternalId: the role may require one the config lacks', async () => {
+    const partner = brokerConfig().partners.globex!;
+    const report = await diagnosePartner('globex', partner, ['backend'], { stsEndpoint: sts.url, credentials: CREDENTIALS, timeoutMs: 5000 });
+    expect(bodies.at(-1)!.has('ExternalId')).toBe(false);
+    expect(report.findings[0]!.causes![0]).toMatch(/requires an sts:ExternalId, and the config has none for partner globex/);
+  }, 30_000);
+});
+
+describe('npm run doctor', () => {
+  /** Async on purpose: the loopback STS answers from this process, so a blocking spawn would starve it. */
+  function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/doctor.ts', ...args], {
+      cwd: repo, timeout: 90_000,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, BROKER_CONFIG: '', BROKER_CONFIG_FILE: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+  const configFile = () => {
+    const file = join(dir, 'broker.yaml');
+    writeFileSync(file, stringify({ ...configObject(), allowInsecureLoopbackHttp: true }));
+    return file;
+  };
+
+  it('prints the decoded denial and exits 1; --json carries the same findings and the optional statement; no secret printed', async () => {
+    const config = configFile();
+    const human = await run(['acme', '--config', config], { BROKER_STS_ENDPOINT: sts.url });
+    expect(human.status).toBe(1);
+    expect(human.stdout).toMatch(/FAIL +\(partner\) +trust +the partner's role could not be assumed: AccessDenied/);
+    expect(human.stdout).toContain('ExternalId in the config for partner acme differs');
+    expect(human.stdout).toContain('result: failed (1 failed');
+
+    const json = await run(['acme', '--config', config, '--json', '--client', 'app'], { BROKER_STS_ENDPOINT: sts.url });
+    expect(json.status).toBe(1);
+    const report = JSON.parse(json.stdout);
+    expect(report).toMatchObject({ partner: 'acme', clients: ['app'], result: 'failed', exitCode: 1, optionalStatement: { Resource: 'arn:aws:s3:::partner-bucket' } });
+    expect(report.findings[0]).toMatchObject({ check: 'trust', status: 'fail' });
+    for (const out of [human, json]) expect(`${out.stdout}${out.stderr}`).not.toContain(CREDENTIALS.secretAccessKey);
+  }, 120_000);
+
+  it('exit 3 when it cannot run (unknown partner or client, a loopback http endpoint the config does not allow), 2 on usage errors; none calls STS', async () => {
+    const requestsBefore = sts.requests();
+    const config = configFile();
+    const strict = join(dir, 'strict.yaml');
+    writeFileSync(strict, stringify(configObject()));
+    const [partner, client, endpoint, repeated, none] = await Promise.all([
+      run(['nobody', '--config', config]),
+      run(['acme', '--config', config, '--client', 'app,ghost']),
+      run(['acme', '--config', strict], { BROKER_STS_ENDPOINT: sts.url }),
+      run(['acme', '--config', config, '--client', 'a', '--client', 'b']),
+      run([]),
+    ]);
+    expect(partner).toMatchObject({ status: 3, stderr: expect.stringContaining('no partner "nobody"') });
+    expect(client).toMatchObject({ status: 3, stderr: expect.stringContaining('no client "ghost"') });
+    expect(endpoint).toMatchObject({ status: 3, stderr: expect.stringContaining('BROKER_STS_ENDPOINT') });
+    expect(repeated).toMatchObject({ status: 2, stderr: expect.stringContaining('comma-separated') });
+    expect(none).toMatchObject({ status: 2 });
+    expect(sts.requests()).toBe(requestsBefore);
+  }, 240_000);
+});
