@@ -91,8 +91,11 @@ export function guardAttempts(client: WithMiddlewareStack): void {
   }, { step: 'finalizeRequest', priority: 'low', name: 'brokerDeadlineGuard', override: true });
 }
 
-/** A client whose retries (standard mode: throttling and transient errors, jittered) and timeouts are explicit. */
-function defaultClient(region: string, endpoint: string | undefined, options: StsCredentialIssuerOptions): STSClient {
+/**
+ * A client whose retries (standard mode: throttling and transient errors, jittered) and timeouts are
+ * explicit. Exported for wiring that wraps the default client (src/wiring/withAws.ts: tracing).
+ */
+export function defaultClient(region: string, endpoint: string | undefined, options: StsCredentialIssuerOptions): STSClient {
   return new STSClient({
     region,
     ...(endpoint === undefined ? {} : { endpoint }),
