@@ -19,6 +19,7 @@ const TOOLS: Array<[string, string[]]> = [
   ['npm start', ['npx', 'tsx', 'scripts/start.ts']],
   ['bench', ['npx', 'tsx', 'scripts/bench/index.ts']],
   ['sts-broker-credentials', ['node', 'bin/sts-broker-credentials']],
+  ['check-package', ['bash', 'scripts/check-package']],
 ];
 
 function run(command: string[], arg: string) {
