@@ -85,9 +85,9 @@ function handlerFor<I>(route: Route<I>, deps: BrokerDeps, env: Record<string, st
   };
 }
 
-const upload = (key: string, apiKey = ACME_KEY) =>
+const upload = (key: string, apiKey: string = ACME_KEY) =>
   apiEvent({ method: 'POST', path: '/v1/uploads', headers: { 'x-api-key': apiKey }, body: { method: 'PUT', key, contentType: 'application/pdf', contentLength: 10 } });
-const vend = (body: unknown, apiKey = ACME_KEY) => apiEvent({ method: 'POST', path: '/v1/credentials', headers: { 'x-api-key': apiKey }, body });
+const vend = (body: unknown, apiKey: string = ACME_KEY) => apiEvent({ method: 'POST', path: '/v1/credentials', headers: { 'x-api-key': apiKey }, body });
 
 describe('metrics (EMF through Powertools Metrics)', () => {
   it('counts issuances by route, action and outcome, STS latency and the session cache, partner and client as properties only', async () => {
