@@ -11,6 +11,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 const TOOLS: Array<[string, string[]]> = [
   ['keygen', ['npx', 'tsx', 'scripts/keygen.ts']],
+  ['admin', ['npx', 'tsx', 'scripts/admin.ts']],
   ['partner-policy', ['npx', 'tsx', 'scripts/partner-policy.ts']],
   ['check-config', ['npx', 'tsx', 'scripts/check-config.ts']],
   ['lint:imports', ['npx', 'tsx', 'scripts/lint-imports.ts']],
