@@ -10,6 +10,7 @@ import type { ConfigFindings, ConfigIssue } from '../rules/issues.js';
 import { endpointProblem, isLoopbackHost } from '../rules/loopback.js';
 import { partitionOf } from '../rules/partition.js';
 import { buildSessionPolicy } from '../rules/sessionPolicy.js';
+import { MAX_VARIABLE_CHARS, sessionContract } from '../rules/uploadContract.js';
 import { MAX_SUBJECT_SEGMENT, prefixIssues, storeInvariantFindings, SUB, type StoreClient } from '../rules/storeInvariants.js';
 import type { BrokerConfig } from './schema.js';
 
@@ -93,18 +94,33 @@ function corsOriginIssues({ path, client }: ClientAt, allow: boolean): ConfigIss
 }
 
 /**
- * A grant whose widest session policy (all its actions, `${sub}` at its longest) exceeds STS's
- * limit could never vend whole-grant credentials: refuse it at start, not on every request.
+ * A grant whose widest session policy (all its actions, `${sub}` at its longest, the upload
+ * contract's statements with every per-caller tag value at its longest) exceeds STS's limit could
+ * never vend whole-grant credentials: refuse it at start, not on every request. The prefix is
+ * blamed when it alone is too long, else the upload contract.
  */
 function widestPolicyIssues(at: ClientAt): ConfigIssue[] {
   const { path, partner, client } = at;
   if (prefixIssues(at).length > 0) return [];
   const prefix = client.prefix.replaceAll(SUB, 'x'.repeat(MAX_SUBJECT_SEGMENT));
+  const scope = { partition: partitionOf(partner.roleArn), bucket: partner.bucket, prefix, actions: client.actions };
   try {
-    buildSessionPolicy({ partition: partitionOf(partner.roleArn), bucket: partner.bucket, prefix, actions: client.actions });
-    return [];
+    buildSessionPolicy(scope);
   } catch (err) {
     return [{ path: `${path}.prefix`, message: `too long: ${(err as Error).message}` }];
+  }
+  if (client.upload === undefined) return [];
+  // Every variable at its longest: a subject segment, and client and partner names standing in at the same length.
+  const longest = 'x'.repeat(Math.max(MAX_SUBJECT_SEGMENT, MAX_VARIABLE_CHARS));
+  try {
+    buildSessionPolicy(scope, sessionContract(client.upload, { subjectSegment: longest, clientId: longest, partnerId: longest }));
+    return [];
+  } catch (err) {
+    return [{
+      path: `${path}.upload`,
+      message: `too large for a session policy: ${(err as Error).message.replace(': use a shorter prefix or key', '')} with this upload contract `
+        + '(each tag adds a statement): use fewer or shorter tags, or a shorter prefix',
+    }];
   }
 }
 

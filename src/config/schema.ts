@@ -10,6 +10,9 @@ import { ACTIONS } from '../domain/actions.js';
 import { JWT_ALGORITHMS } from '../domain/model.js';
 import { API_KEY_ID, IAM_SPECIAL, NAME, NAME_RULE } from '../rules/identifiers.js';
 import { MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS } from '../rules/limits.js';
+import {
+  KMS_KEY_ARN, MAX_CONTRACT_METADATA, MAX_CONTRACT_TAGS, METADATA_KEY, metadataValueProblem, TAG_KEY, tagValueProblem,
+} from '../rules/uploadContract.js';
 
 /** IAM role ARN; the account may be empty for the local gateway (`arn:aws:iam:::role/x`). */
 export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12})?:role\/[\w+=,.@/-]{1,512}$/;
@@ -51,6 +54,38 @@ const prefix = z.string()
   .refine((p) => !IAM_SPECIAL.test(p.replaceAll('${sub}', '')),
     'must not contain "*", "?" or "$" (IAM wildcards and variables); only the ${sub} template is allowed');
 
+/** A refinement that reports the rule function's own message. */
+function valueRule(problem: (v: string) => string | undefined) {
+  return (v: string, ctx: z.core.$RefinementCtx<string>) => {
+    const message = problem(v);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  };
+}
+
+/**
+ * The upload contract (docs/upload-contracts.md): what S3 itself holds every upload of the client
+ * to. Absent: uploads are exactly as before (type and size bound, nothing else).
+ */
+const uploadContract = z.strictObject({
+  integrity: z.enum(['md5', 'sha256', 'crc32c', 'none']).default('none'),
+  overwrite: z.boolean().default(true),
+  tags: z.record(z.string().regex(TAG_KEY, 'must be 1–128 of letters, digits, spaces, _ . : / = + - @, not starting with "aws:"'),
+    z.string().superRefine(valueRule(tagValueProblem)))
+    .refine((r) => Object.keys(r).length <= MAX_CONTRACT_TAGS, `at most ${MAX_CONTRACT_TAGS} tags (S3's limit per object)`)
+    .default({}),
+  metadata: z.record(z.string().regex(METADATA_KEY, 'must be 1–64 of lowercase letters, digits and "-", starting with a letter or digit'),
+    z.string().superRefine(valueRule(metadataValueProblem)))
+    .refine((r) => Object.keys(r).length <= MAX_CONTRACT_METADATA, `at most ${MAX_CONTRACT_METADATA} metadata entries`)
+    .default({}),
+  encryption: z.discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('aws:kms'),
+      keyId: z.string().regex(KMS_KEY_ARN, 'must be a full KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): S3 and IAM compare that form'),
+    }),
+    z.strictObject({ type: z.literal('AES256') }),
+  ]).optional(),
+});
+
 const client = z.strictObject({
   apiKeys: z.array(apiKeyEntry).min(1).optional(),
   jwt: jwtClient.optional(),
@@ -85,6 +120,8 @@ const client = z.strictObject({
   maxDurationSeconds: z.number().int().min(MIN_SESSION_SECONDS).max(MAX_CHAINED_SESSION_SECONDS).optional(),
   /** Nothing is issued to a disabled client (`admin client disable`). */
   disabled: z.boolean().optional(),
+  /** What S3 itself holds every upload of this client to: checksum, write-once, tags, metadata, encryption. */
+  upload: uploadContract.optional(),
 }).refine((c) => (c.apiKeys === undefined) !== (c.jwt === undefined), {
   message: 'a client has exactly one way in: either apiKeys or jwt',
 });

@@ -58,6 +58,44 @@ export interface Client {
   maxDurationSeconds?: number | undefined;
   /** Set by `admin client disable` / `admin revoke --client`: nothing is issued to this client. */
   disabled?: boolean | undefined;
+  /** What every upload of this client is held to by S3 itself (docs/upload-contracts.md); none when absent. */
+  upload?: UploadContract | undefined;
+}
+
+/** The checksum an upload contract requires: Content-MD5, or an S3 flexible checksum (x-amz-checksum-*). */
+export type IntegrityAlgorithm = 'md5' | 'sha256' | 'crc32c';
+
+/** Server-side encryption an upload contract pins: SSE-KMS with one key (full key ARN), or SSE-S3. */
+export type UploadEncryption = { type: 'aws:kms'; keyId: string } | { type: 'AES256' };
+
+/**
+ * A client's upload contract: what every presigned upload and broker-made multipart call signs, so
+ * S3 refuses a request that departs from it. Tag and metadata values are templates: `${sub}` (the
+ * caller's subject segment), `${client}`, `${partner}` and `${requestId}` (per request).
+ */
+export interface UploadContract {
+  integrity: IntegrityAlgorithm | 'none';
+  /** false: uploads carry `If-None-Match: *` (S3 answers 412 when the key exists); POST forms are refused. */
+  overwrite: boolean;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+  encryption?: UploadEncryption | undefined;
+}
+
+/** A declared checksum: base64 of the digest, as S3's Content-MD5 and x-amz-checksum-* headers carry it. */
+export interface DeclaredChecksum {
+  algorithm: IntegrityAlgorithm;
+  value: string;
+}
+
+/** A contract rendered for one request (templates filled in): what one URL, form or S3 call binds. */
+export interface UploadTerms {
+  checksum?: DeclaredChecksum | undefined;
+  /** Send `If-None-Match: *`. */
+  noOverwrite: boolean;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+  encryption?: UploadEncryption | undefined;
 }
 
 /**
@@ -216,4 +254,6 @@ export interface UploadedPart {
   partNumber: number;
   size: number;
   etag: string;
+  /** The part's flexible checksum as S3 reports it (base64), when the upload was created with one. */
+  checksum?: string | undefined;
 }

@@ -5,7 +5,7 @@
  */
 import type { JWTVerifyGetKey } from 'jose';
 import type {
-  ApiKey, AssumeRoleRequest, Client, DeclaredChecksum, JwtClientSettings, MultipartCall, Partner, PresignBase, TemporaryCredentials,
+  ApiKey, AssumeRoleRequest, Client, DeclaredChecksum, IntegrityAlgorithm, JwtClientSettings, MultipartCall, Partner, PresignBase, TemporaryCredentials,
   UploadedPart, UploadTerms,
 } from '../domain/model.js';
 
@@ -38,9 +38,10 @@ export interface Presigner {
 export interface MultipartStore {
   /**
    * CreateMultipartUpload; the object gets `contentType` and the contract's tags, metadata and SSE
-   * (`terms`; its checksum, if any, names the upload's checksum algorithm).
+   * (`terms`); `checksumAlgorithm` sha256 or crc32c makes S3 record each part's checksum (md5 needs
+   * nothing here: each part URL signs its Content-MD5).
    */
-  create(input: MultipartCall & { contentType: string; terms?: UploadTerms | undefined }): Promise<{ uploadId: string }>;
+  create(input: MultipartCall & { contentType: string; terms?: UploadTerms | undefined; checksumAlgorithm?: IntegrityAlgorithm | undefined }): Promise<{ uploadId: string }>;
   /** Every uploaded part (all ListParts pages), in part-number order. */
   listParts(input: MultipartCall & { uploadId: string }): Promise<UploadedPart[]>;
   /**

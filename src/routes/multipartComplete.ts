@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { MAX_MULTIPART_PARTS } from '../rules/limits.js';
 import { completeMultipartUpload } from '../usecases/completeMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { followUpKey, fullKey, KEY_CHOICE, multipartContentLength, partNumber, partSize, relativeKeyOut, S3_CALL_ERRORS, uploadId } from './schemas.js';
+import { followUpKey, fullKey, partChecksum, KEY_CHOICE, multipartContentLength, partNumber, partSize, relativeKeyOut, S3_CALL_ERRORS, uploadId } from './schemas.js';
 
 /** 10000 parts of `{"partNumber":10000,"etag":"\"<32 hex>\""}` are about 700 KB. */
 const COMPLETE_MAX_BODY_BYTES = 1024 * 1024;
@@ -16,6 +16,7 @@ export const multipartCompleteInput = z.strictObject({
   parts: z.array(z.strictObject({
     partNumber,
     etag: z.string().min(1).max(256).describe('the ETag header the part\'s PUT answered with (quotes optional)'),
+    checksum: partChecksum.optional().describe('the part\'s base64 sha256 or crc32c checksum (contract integrity sha256/crc32c): compared with the one S3 recorded'),
   })).min(1).max(MAX_MULTIPART_PARTS).describe('every part 1..partCount exactly once, in any order'),
 });
 
@@ -31,14 +32,16 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
     + 'Before CompleteMultipartUpload the broker reads S3\'s ListParts and refuses (400 upload_mismatch, naming every difference) unless the '
     + 'uploaded parts are exactly 1..partCount, each of exactly its declared length, with the ETags sent here; the object can therefore never '
     + 'exceed maxUploadBytes nor differ from the declaration. A refused completion leaves the upload open: upload the named parts again and retry. '
-    + 'An unknown, completed or aborted uploadId is 404 upload_not_found. ' + KEY_CHOICE.trimEnd(),
+    + 'An unknown, completed or aborted uploadId is 404 upload_not_found. Under an upload contract with integrity sha256 or crc32c every part '
+    + 'must carry the checksum S3 recorded through its signed part URL (and equal a checksum sent here); under overwrite: false the completion '
+    + 'carries If-None-Match: *, and an existing key is 403 outside_grant. ' + KEY_CHOICE.trimEnd(),
   auth: 'caller',
   input: multipartCompleteInput,
   output: multipartCompleteOutput,
   noStore: true,
   maxBodyBytes: COMPLETE_MAX_BODY_BYTES,
   errors: {
-    '400': 'Invalid request (invalid_request, invalid_key), or the uploaded parts differ from the declaration (upload_mismatch)',
+    '400': 'Invalid request (invalid_request, invalid_key), or the uploaded parts differ from the declaration or lack the contract\'s checksums (upload_mismatch)',
     '404': 'No such multipart upload for this key (upload_not_found)',
     ...S3_CALL_ERRORS,
   },

@@ -27,7 +27,8 @@ export const multipartCreateRoute: AuthenticatedRoute<z.infer<typeof multipartCr
     'Declares the whole object (size, Content-Type) and starts an S3 multipart upload with the caller\'s scoped write session. '
     + 'The size must fit the grant\'s maxUploadBytes and the Content-Type its contentTypes. The broker keeps no state: the client sends '
     + 'contentLength and partSize back with every later call (parts, complete), where they are checked again, so the finished object can only '
-    + 'have exactly the declared size. Later calls name the object by key (relative, as here: relativeKey) or fullKey (key as returned here). An empty contentType (a browser\'s type for an unknown file) means application/octet-stream. S3\'s rules: at most 10000 parts of 5 MiB to 5 GiB, only the last smaller.',
+    + 'have exactly the declared size. Later calls name the object by key (relative, as here: relativeKey) or fullKey (key as returned here). An empty contentType (a browser\'s type for an unknown file) means application/octet-stream. S3\'s rules: at most 10000 parts of 5 MiB to 5 GiB, only the last smaller. '
+    + 'With an upload contract, the upload is created with its tags (x-amz-tagging), metadata, SSE and, for integrity sha256/crc32c, that checksum algorithm.',
   auth: 'caller',
   input: multipartCreateInput,
   output: multipartCreateOutput,

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { MAX_PART_URLS_PER_CALL } from '../rules/multipartPlan.js';
 import { signUploadParts } from '../usecases/signUploadParts.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { expiresIn, followUpKey, fullKey, isoDate, KEY_CHOICE, multipartContentLength, partNumber, partSize, uploadId } from './schemas.js';
+import { expiresIn, followUpKey, partChecksum, fullKey, isoDate, KEY_CHOICE, multipartContentLength, partNumber, partSize, uploadId } from './schemas.js';
 
 export const multipartPartsInput = z.strictObject({
   key: followUpKey,
@@ -12,13 +12,15 @@ export const multipartPartsInput = z.strictObject({
   contentLength: multipartContentLength.describe('the declaration sent at create, unchanged (the broker keeps no state)'),
   partSize: partSize.describe('the partSize create returned, unchanged'),
   expiresIn,
+  checksums: z.array(partChecksum).min(1).max(MAX_PART_URLS_PER_CALL).optional()
+    .describe('one base64 digest per partNumbers entry, same order, in the algorithm of the client\'s upload contract (integrity); required under such a contract, refused without one; each URL signs its part\'s checksum'),
 });
 
 const multipartPartsOutput = z.object({
   parts: z.array(z.object({
     partNumber: z.number().int(),
     url: z.string(),
-    headers: z.record(z.string(), z.string()).describe('send exactly these: Content-Length is signed'),
+    headers: z.record(z.string(), z.string()).describe('send exactly these: Content-Length is signed, and the part\'s checksum header when declared'),
     expiresAt: isoDate,
   })),
 });

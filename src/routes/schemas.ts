@@ -41,3 +41,12 @@ export const S3_CALL_ERRORS: Readonly<Record<string, string>> = {
   '502': 'The partner role could not be assumed, or STS or S3 answered unusably (s3_error)',
   '503': 'STS or S3 throttled or unavailable (sts_throttled, sts_unavailable, s3_unavailable), or the identity provider\'s keys could not be fetched (Retry-After)',
 };
+
+// ---- upload contracts (docs/upload-contracts.md) ------------------------------------------------
+/** A declared checksum; the contract's algorithm and S3's base64 format are checked in rules/uploadContract.ts. */
+export const checksumInput = z.strictObject({
+  algorithm: z.enum(['md5', 'sha256', 'crc32c']).describe('the algorithm the client\'s upload contract requires (whoami: grant.upload.integrity)'),
+  value: z.string().min(1).max(64).describe('base64 of the digest of the exact bytes, as S3\'s Content-MD5 / x-amz-checksum-* headers carry it'),
+}).describe('required when the client\'s upload contract sets integrity (md5, sha256, crc32c), refused otherwise; signed as a header the upload must carry');
+/** One part's checksum (base64) as the parts and complete calls take it. */
+export const partChecksum = z.string().min(1).max(64);

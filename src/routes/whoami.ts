@@ -1,6 +1,20 @@
 import * as z from 'zod';
 import type { AuthenticatedRoute } from '../http/route.js';
+import type { Caller, UploadContract } from '../domain/model.js';
+import { renderTemplate } from '../rules/uploadContract.js';
 import { action } from './schemas.js';
+
+/** The contract as this caller's uploads get it: per-caller variables filled in, ${requestId} left as the marker it is. */
+function contractView(contract: UploadContract, caller: Caller) {
+  const render = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, renderTemplate(v, caller)]));
+  return {
+    integrity: contract.integrity,
+    overwrite: contract.overwrite,
+    tags: render(contract.tags),
+    metadata: render(contract.metadata),
+    ...(contract.encryption === undefined ? {} : { encryption: { ...contract.encryption } }),
+  };
+}
 
 const whoamiOutput = z.object({
   partner: z.string(),
@@ -17,6 +31,13 @@ const whoamiOutput = z.object({
     contentTypes: z.array(z.string()),
     maxDurationSeconds: z.number(),
     rawWriteCredentials: z.boolean().describe('whether POST /v1/credentials (and its twins) may vend write; false unless the config opts in'),
+    upload: z.object({
+      integrity: z.enum(['md5', 'sha256', 'crc32c', 'none']).describe('the checksum every upload must declare (none: no checksum)'),
+      overwrite: z.boolean().describe('false: uploads are write-once (If-None-Match: *), POST forms refused'),
+      tags: z.record(z.string(), z.string()).describe('tags every object gets, templates filled in for this caller (${requestId} stays: it is filled per request)'),
+      metadata: z.record(z.string(), z.string()).describe('x-amz-meta-* every object gets, filled in the same way'),
+      encryption: z.object({ type: z.enum(['aws:kms', 'AES256']), keyId: z.string().optional() }).optional(),
+    }).optional().describe('the client\'s upload contract, absent when it has none (uploads then bind key, type and size only)'),
   }),
 });
 
@@ -26,7 +47,8 @@ export const whoamiRoute: AuthenticatedRoute<Record<string, never>> = {
   path: '/v1/whoami',
   summary: 'The caller\'s partner, client, subject and grant',
   description: 'For partners debugging their setup: who the broker thinks you are and what you may do. Never contains a secret; '
-    + 'never cacheable (it describes one caller\'s grant). `rawWriteCredentials` says whether raw credentials may include write.',
+    + 'never cacheable (it describes one caller\'s grant). `rawWriteCredentials` says whether raw credentials may include write; '
+    + '`upload` is the upload contract S3 holds this client\'s uploads to, when it has one.',
   auth: 'caller',
   input: z.strictObject({}),
   output: whoamiOutput,
@@ -47,6 +69,7 @@ export const whoamiRoute: AuthenticatedRoute<Record<string, never>> = {
         contentTypes: [...grant.client.contentTypes],
         maxDurationSeconds: grant.maxDurationSeconds,
         rawWriteCredentials: grant.client.rawWriteCredentials === true,
+        ...(grant.client.upload === undefined ? {} : { upload: contractView(grant.client.upload, caller) }),
       },
     };
   },

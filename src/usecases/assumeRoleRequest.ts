@@ -1,9 +1,14 @@
 import type { BrokerDeps } from './deps.js';
 import { buildSessionPolicy } from '../rules/sessionPolicy.js';
 import { sessionIdentity } from '../rules/sessionIdentity.js';
+import { sessionContract } from '../rules/uploadContract.js';
 import type { AssumeRoleRequest, Caller, Grant, S3Target, Scope } from '../domain/model.js';
 
-/** The full AssumeRole input for a scope: session policy, identity, tags, external id, endpoint. */
+/**
+ * The full AssumeRole input for a scope: session policy, identity, tags, external id, endpoint. The
+ * session policy carries the client's upload contract as far as IAM can state it (per-caller values
+ * only: rules/uploadContract.ts sessionContract), for cached signing sessions and vends alike.
+ */
 export function assumeRoleRequest(
   deps: Pick<BrokerDeps, 'settings'>,
   caller: Caller,
@@ -19,7 +24,7 @@ export function assumeRoleRequest(
     roleSessionName: identity.roleSessionName,
     sourceIdentity: identity.sourceIdentity,
     ...(grant.partner.externalId === undefined ? {} : { externalId: grant.partner.externalId }),
-    policy: buildSessionPolicy(scope),
+    policy: buildSessionPolicy(scope, sessionContract(grant.client.upload, caller)),
     durationSeconds,
     tags: identity.tags,
     region: grant.partner.region,

@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
-  BrokerError, DeadlineExceededError, S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
+  BrokerError, DeadlineExceededError, GrantViolationError, S3AccessDeniedError, S3UnavailableError, S3UpstreamError, UploadMismatchError, UploadNotFoundError,
 } from '../../domain/errors.js';
 import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS } from '../../ports/deadline.js';
-import type { MultipartCall, UploadedPart } from '../../domain/model.js';
+import type { IntegrityAlgorithm, MultipartCall, UploadedPart, UploadTerms } from '../../domain/model.js';
 import type { MultipartStore } from '../../ports/ports.js';
 import { MAX_MULTIPART_PARTS } from '../../rules/limits.js';
-import { clientConfig } from './s3Presigner.js';
+import { clientConfig, commandFields } from './s3Presigner.js';
 import { guardAttempts } from './sts.js';
 import { isNetworkFailure, isThrottling, isTimeout, readFacts } from './stsErrors.js';
 
@@ -30,7 +30,9 @@ export interface S3MultipartStoreOptions {
 export const MULTIPART_STORE_DEFAULTS: S3MultipartStoreOptions = { timeoutMs: 5000, maxAttempts: 3 };
 
 /** S3's error codes that say the part list does not fit the upload: the client's problem, told plainly. */
-const MISMATCH_NAMES = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'EntityTooLarge']);
+const MISMATCH_NAMES = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'EntityTooLarge', 'BadDigest', 'InvalidDigest']);
+/** A write-once completion (If-None-Match: *) on a key that exists (412), or raced by another writer (409). */
+const EXISTS_NAMES = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
 /**
  * The operations on an existing upload: on an unknown or aborted upload AWS answers NoSuchUpload, and
  * Ceph RGW (the local gateway) NoSuchKey (docs/local-aws.md); both are the caller's 404 there.
@@ -55,10 +57,18 @@ export class S3MultipartStore implements MultipartStore {
     if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) throw new TypeError('maxAttempts must be an integer ≥ 1');
   }
 
-  /** CreateMultipartUpload with the object's Content-Type. */
-  async create(input: MultipartCall & { contentType: string }): Promise<{ uploadId: string }> {
-    const out = await this.send(input, 'CreateMultipartUpload', (s3, o) =>
-      s3.send(new CreateMultipartUploadCommand({ Bucket: input.target.bucket, Key: input.key, ContentType: input.contentType }), o));
+  /**
+   * CreateMultipartUpload with the object's Content-Type and the contract's tags, metadata and SSE;
+   * a flexible-checksum contract names the upload's checksum algorithm, so S3 records (and
+   * ListParts reports) each part's checksum. If-None-Match belongs to the completion, not here.
+   */
+  async create(input: MultipartCall & { contentType: string; terms?: UploadTerms | undefined; checksumAlgorithm?: IntegrityAlgorithm | undefined }): Promise<{ uploadId: string }> {
+    const { IfNoneMatch: _ifNoneMatch, ContentMD5: _md5, ChecksumSHA256: _sha, ChecksumCRC32C: _crc, ...fields } = commandFields(input.terms);
+    const algorithm = input.checksumAlgorithm;
+    const out = await this.send(input, 'CreateMultipartUpload', (s3, o) => s3.send(new CreateMultipartUploadCommand({
+      Bucket: input.target.bucket, Key: input.key, ContentType: input.contentType, ...fields,
+      ...(algorithm === 'sha256' ? { ChecksumAlgorithm: 'SHA256' } : algorithm === 'crc32c' ? { ChecksumAlgorithm: 'CRC32C' } : {}),
+    }), o));
     if (typeof out.UploadId !== 'string' || out.UploadId === '') throw new S3UpstreamError('S3 answered CreateMultipartUpload without an UploadId');
     return { uploadId: out.UploadId };
   }
@@ -76,7 +86,8 @@ export class S3MultipartStore implements MultipartStore {
         if (typeof p.PartNumber !== 'number' || typeof p.Size !== 'number' || typeof p.ETag !== 'string') {
           throw new S3UpstreamError('S3 answered ListParts with an incomplete part');
         }
-        parts.push({ partNumber: p.PartNumber, size: p.Size, etag: p.ETag });
+        const checksum = p.ChecksumSHA256 ?? p.ChecksumCRC32C;
+        parts.push({ partNumber: p.PartNumber, size: p.Size, etag: p.ETag, ...(checksum === undefined ? {} : { checksum }) });
       }
       const next = out.NextPartNumberMarker;
       if (out.IsTruncated !== true || next === undefined || next === marker) break;
@@ -85,11 +96,20 @@ export class S3MultipartStore implements MultipartStore {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** CompleteMultipartUpload with exactly `parts`, ascending. */
-  async complete(input: MultipartCall & { uploadId: string; parts: ReadonlyArray<{ partNumber: number; etag: string }> }): Promise<{ etag: string }> {
-    const parts = [...input.parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
+  /** CompleteMultipartUpload with exactly `parts`, ascending (with their checksums), If-None-Match: * when write-once. */
+  async complete(input: MultipartCall & {
+    uploadId: string;
+    parts: ReadonlyArray<{ partNumber: number; etag: string; checksum?: string | undefined }>;
+    checksumAlgorithm?: 'sha256' | 'crc32c' | undefined;
+    noOverwrite?: boolean | undefined;
+  }): Promise<{ etag: string }> {
+    const field = input.checksumAlgorithm === 'sha256' ? 'ChecksumSHA256' : input.checksumAlgorithm === 'crc32c' ? 'ChecksumCRC32C' : undefined;
+    const parts = [...input.parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({
+      PartNumber: p.partNumber, ETag: p.etag, ...(field === undefined || p.checksum === undefined ? {} : { [field]: p.checksum }),
+    }));
     const out = await this.send(input, 'CompleteMultipartUpload', (s3, o) => s3.send(new CompleteMultipartUploadCommand({
       Bucket: input.target.bucket, Key: input.key, UploadId: input.uploadId, MultipartUpload: { Parts: parts },
+      ...(input.noOverwrite === true ? { IfNoneMatch: '*' } : {}),
     }), o));
     // The object exists now: a missing ETag must not turn success into an error (a retry would only
     // find NoSuchUpload). Ceph RGW 16 answers `<ETag></ETag>`; its stored ETag, like S3's, is the
@@ -161,6 +181,11 @@ export function mapS3Error(err: unknown, operation: string): BrokerError {
   if (isTimeout(facts) || isNetworkFailure(facts)) return new S3UnavailableError(`S3 could not be reached for ${operation}`, { ...cause, retryAfterSeconds: 2 });
   if (isThrottling(facts) || facts.name === 'ServiceUnavailable' || facts.name === 'InternalError' || (facts.status !== undefined && facts.status >= 500)) {
     return new S3UnavailableError(`S3 is unavailable for ${operation}`, { ...cause, retryAfterSeconds: 2 });
+  }
+  if (EXISTS_NAMES.has(facts.name) || (operation === 'CompleteMultipartUpload' && (facts.status === 412 || facts.status === 409))) {
+    return new GrantViolationError(
+      'the key already exists (or another upload to it finished first), and this client\'s upload contract sets overwrite: false: S3 kept the existing object; '
+      + 'abort this upload, or upload under another key', cause);
   }
   if (MISMATCH_NAMES.has(facts.name)) {
     return new UploadMismatchError(`S3 refused the part list (${facts.name}): upload the listed parts again and retry`, cause);

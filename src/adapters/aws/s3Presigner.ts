@@ -2,8 +2,9 @@ import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand, type S
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../../rules/limits.js';
-import type { PresignBase } from '../../domain/model.js';
+import type { DeclaredChecksum, PresignBase, UploadTerms } from '../../domain/model.js';
 import type { Presigner } from '../../ports/ports.js';
+import { CHECKSUM_HEADER, contractHeaders, taggingXml } from '../../rules/uploadContract.js';
 
 /** Headers a PUT URL signs besides host: the client must send exactly these values. */
 const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
@@ -24,27 +25,38 @@ const PART_SIGNED_HEADERS = new Set(['content-length']);
  * every new client (see `clientConfig`), 1.2–1.8 ms.
  */
 export class S3Presigner implements Presigner {
-  /** PUT URL signing Content-Type and Content-Length, so the size limit binds. */
-  async presignPut(input: PresignBase & { contentType: string; contentLength: number }): Promise<{ url: string; headers: Record<string, string> }> {
+  /**
+   * PUT URL signing Content-Type and Content-Length, so the size limit binds, and every header of the
+   * upload contract. The SDK presigner hoists x-amz-* headers (checksum, tagging, metadata, SSE) into
+   * the query by default, where a client could simply leave them out (or, for metadata, send them
+   * twice): `unhoistableHeaders` keeps each one a signed header the client must send with exactly
+   * the returned value. The URL's X-Amz-SignedHeaders is checked against that list before it leaves.
+   */
+  async presignPut(input: PresignBase & { contentType: string; contentLength: number; terms?: UploadTerms | undefined }): Promise<{ url: string; headers: Record<string, string> }> {
     assertBase(input);
     if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) throw new TypeError('contentLength must be a non-negative integer');
+    const contract = contractHeaders(input.terms);
     const command = new PutObjectCommand({
       Bucket: input.target.bucket,
       Key: input.key,
       ContentType: input.contentType,
       ContentLength: input.contentLength,
+      ...commandFields(input.terms),
     });
+    const names = new Set([...PUT_SIGNED_HEADERS, ...Object.keys(contract)]);
     // The presigner treats content-type as unsignable by default; signableHeaders overrides that.
     const url = await getSignedUrl(client(input), command, {
       expiresIn: input.expiresInSeconds,
-      signableHeaders: PUT_SIGNED_HEADERS,
+      signableHeaders: names,
+      unhoistableHeaders: new Set(Object.keys(contract)),
       signingDate: input.signingDate,
     });
-    return { url, headers: { 'Content-Type': input.contentType, 'Content-Length': String(input.contentLength) } };
+    assertSignedHeaders(url, names);
+    return { url, headers: { 'Content-Type': input.contentType, 'Content-Length': String(input.contentLength), ...displayNames(contract) } };
   }
 
-  /** PUT URL for one part of a multipart upload, signing its exact Content-Length. */
-  async presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number }): Promise<{ url: string; headers: Record<string, string> }> {
+  /** PUT URL for one part of a multipart upload, signing its exact Content-Length and, when declared, its checksum (a header, never the query). */
+  async presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }): Promise<{ url: string; headers: Record<string, string> }> {
     assertBase(input);
     if (!Number.isInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > MAX_MULTIPART_PARTS) {
       throw new TypeError(`partNumber must be an integer in 1..${MAX_MULTIPART_PARTS}`);
@@ -59,13 +71,18 @@ export class S3Presigner implements Presigner {
       UploadId: input.uploadId,
       PartNumber: input.partNumber,
       ContentLength: input.contentLength,
+      ...checksumFields(input.checksum),
     });
+    const contract = input.checksum === undefined ? {} : { [CHECKSUM_HEADER[input.checksum.algorithm]]: input.checksum.value };
+    const names = new Set([...PART_SIGNED_HEADERS, ...Object.keys(contract)]);
     const url = await getSignedUrl(client(input), command, {
       expiresIn: input.expiresInSeconds,
-      signableHeaders: PART_SIGNED_HEADERS,
+      signableHeaders: names,
+      unhoistableHeaders: new Set(Object.keys(contract)),
       signingDate: input.signingDate,
     });
-    return { url, headers: { 'Content-Length': String(input.contentLength) } };
+    assertSignedHeaders(url, names);
+    return { url, headers: { 'Content-Length': String(input.contentLength), ...displayNames(contract) } };
   }
 
   /** GET URL; `contentDisposition` is signed as response-content-disposition. */
@@ -83,10 +100,17 @@ export class S3Presigner implements Presigner {
     return { url };
   }
 
-  /** Browser form upload whose policy pins key, Content-Type, bucket and 1..maxBytes; carries the session token. */
-  async presignPost(input: PresignBase & { contentType: string; maxBytes: number }): Promise<{ url: string; fields: Record<string, string> }> {
+  /**
+   * Browser form upload whose policy pins key, Content-Type, bucket and 1..maxBytes, and with an
+   * `eq` condition each field of the upload contract (tagging as S3's XML document, x-amz-meta-*,
+   * the SSE fields, the checksum); carries the session token. A write-once contract never reaches
+   * here: forms cannot carry If-None-Match (rules/uploadContract.ts refuses them first).
+   */
+  async presignPost(input: PresignBase & { contentType: string; maxBytes: number; terms?: UploadTerms | undefined }): Promise<{ url: string; fields: Record<string, string> }> {
     assertBase(input);
     if (!Number.isSafeInteger(input.maxBytes) || input.maxBytes < 1) throw new TypeError('maxBytes must be a positive integer');
+    if (input.terms?.noOverwrite === true) throw new TypeError('a POST form cannot carry If-None-Match: refuse write-once contracts before presigning');
+    const contract = postContractFields(input.terms);
     // createPresignedPost adds the signing fields (and X-Amz-Security-Token for session credentials)
     // to both the form and the policy conditions itself.
     return createPresignedPost(client(input), {
@@ -97,10 +121,66 @@ export class S3Presigner implements Presigner {
         ['eq', '$Content-Type', input.contentType],
         { bucket: input.target.bucket },
         ['content-length-range', 1, input.maxBytes],
+        ...Object.entries(contract).map(([k, v]): ['eq', string, string] => ['eq', `$${k}`, v]),
       ],
-      Fields: { 'Content-Type': input.contentType },
+      Fields: { 'Content-Type': input.contentType, ...contract },
       Expires: input.expiresInSeconds,
     });
+  }
+}
+
+/** The SDK command fields for the contract's headers; the values equal contractHeaders' (the unit tests compare). */
+export function commandFields(terms: UploadTerms | undefined): {
+  ContentMD5?: string; ChecksumSHA256?: string; ChecksumCRC32C?: string; IfNoneMatch?: string; Tagging?: string;
+  Metadata?: Record<string, string>; ServerSideEncryption?: 'aws:kms' | 'AES256'; SSEKMSKeyId?: string;
+} {
+  if (terms === undefined) return {};
+  const headers = contractHeaders(terms);
+  return {
+    ...checksumFields(terms.checksum),
+    ...(terms.noOverwrite ? { IfNoneMatch: '*' } : {}),
+    ...(headers['x-amz-tagging'] === undefined ? {} : { Tagging: headers['x-amz-tagging'] }),
+    ...(Object.keys(terms.metadata).length === 0 ? {} : { Metadata: { ...terms.metadata } }),
+    ...(terms.encryption === undefined ? {} : { ServerSideEncryption: terms.encryption.type }),
+    ...(terms.encryption?.type === 'aws:kms' ? { SSEKMSKeyId: terms.encryption.keyId } : {}),
+  };
+}
+
+function checksumFields(checksum: DeclaredChecksum | undefined): { ContentMD5?: string; ChecksumSHA256?: string; ChecksumCRC32C?: string } {
+  if (checksum === undefined) return {};
+  switch (checksum.algorithm) {
+    case 'md5': return { ContentMD5: checksum.value };
+    case 'sha256': return { ChecksumSHA256: checksum.value };
+    case 'crc32c': return { ChecksumCRC32C: checksum.value };
+  }
+}
+
+/** The POST form fields of a contract: S3 takes tags there as the XML Tagging document, the rest under the header names. */
+export function postContractFields(terms: UploadTerms | undefined): Record<string, string> {
+  if (terms === undefined) return {};
+  const { 'x-amz-tagging': tagging, 'content-md5': md5, ...rest } = contractHeaders(terms);
+  return {
+    ...(tagging === undefined ? {} : { tagging: taggingXml(terms.tags) }),
+    ...(md5 === undefined ? {} : { 'Content-MD5': md5 }),
+    ...rest,
+  };
+}
+
+/** How the response names the contract's headers: HTTP's usual spelling for the standard ones, x-amz-* as signed. */
+function displayNames(headers: Record<string, string>): Record<string, string> {
+  const spelled: Record<string, string> = { 'content-md5': 'Content-MD5', 'if-none-match': 'If-None-Match' };
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [spelled[k] ?? k, v]));
+}
+
+/**
+ * A URL whose signed headers differ from the intended ones (say an SDK update hoisting a header
+ * into the query again) would silently drop a contract element: refuse to hand it out.
+ */
+function assertSignedHeaders(url: string, expected: ReadonlySet<string>): void {
+  const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
+  const want = [...expected, 'host'].sort();
+  if (signed.join(';') !== want.join(';')) {
+    throw new Error(`presigned URL signs [${signed.join(', ')}], expected [${want.join(', ')}]: refusing to hand it out`);
   }
 }
 
