@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { activeResources, checkTemplate, PASS_THROUGH_ENV, type Json } from '../../scripts/lib/templateChecks.js';
 
 const require = createRequire(import.meta.url);
@@ -108,6 +109,44 @@ describe('the partner roles the execution role may assume', () => {
     expect(() => roleArns({ store: 'dynamodb', path: 'x.yaml' })).toThrow(/^BROKER_PARTNER_ACCOUNTS must list the AWS account ids/);
     expect(() => roleArns({ store: 'dynamodb', path: 'x.yaml', accounts: '123456789012,*' })).toThrow('BROKER_PARTNER_ACCOUNTS: "*" is not a 12-digit AWS account id');
     expect(() => roleArns({ store: 'dynamodb', path: 'x.yaml', accounts: '12345' })).toThrow('"12345" is not a 12-digit AWS account id');
+  });
+});
+
+describe('the role-path rule, evaluated by an IAM policy simulator', () => {
+  const brokerRole = 'arn:aws:iam::999999999999:role/sts-broker-prod-eu-west-1-lambdaRole';
+  const principal = 'arn:aws:sts::999999999999:assumed-role/sts-broker-prod-eu-west-1-lambdaRole/sts-broker-prod-credentials';
+
+  /** The execution role's statement as the template writes it, against a role whose trust policy lets the broker in. */
+  async function decide(resources: string[], action: string, role: string): Promise<string> {
+    const identity = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: resources }] };
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: brokerRole }, Action: action }] };
+    const result = await runSimulation({
+      request: { principal, action, resource: { resource: role, accountId: role.split(':')[4]! }, contextVariables: {} },
+      identityPolicies: [{ name: 'execution-role', policy: identity }],
+      resourcePolicy: trust,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    }, {});
+    if (result.resultType === 'error') throw new Error(`simulation failed: ${JSON.stringify(result.errors)}`);
+    if (result.resultType !== 'single') throw new Error(`unexpected simulation result ${result.resultType}`);
+    return result.overallResult;
+  }
+
+  it('DynamoDB store: only roles under /sts-broker/ in an allowed account, even when they trust the broker', async () => {
+    const resources = roleArns({ store: 'dynamodb', path: 'x.yaml', accounts: '123456789012' });
+    for (const action of ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity']) {
+      expect(await decide(resources, action, 'arn:aws:iam::123456789012:role/sts-broker/acme')).toBe('Allowed');
+      expect(await decide(resources, action, 'arn:aws:iam::123456789012:role/sts-broker/team/globex')).toBe('Allowed');
+      expect(await decide(resources, action, 'arn:aws:iam::123456789012:role/Admin')).toBe('ImplicitlyDenied');
+      expect(await decide(resources, action, 'arn:aws:iam::123456789012:role/sts-broker-lookalike')).toBe('ImplicitlyDenied');
+      expect(await decide(resources, action, 'arn:aws:iam::210987654321:role/sts-broker/acme')).toBe('ImplicitlyDenied');
+    }
+  });
+
+  it('YAML store: only the exact role the config names', async () => {
+    const resources = roleArns({ store: 'yaml', path: 'x.yaml', text: 'partners:\n  a: { roleArn: "arn:aws:iam::123456789012:role/sts-broker/acme" }\n' });
+    expect(await decide(resources, 'sts:AssumeRole', 'arn:aws:iam::123456789012:role/sts-broker/acme')).toBe('Allowed');
+    expect(await decide(resources, 'sts:AssumeRole', 'arn:aws:iam::123456789012:role/sts-broker/other')).toBe('ImplicitlyDenied');
   });
 });
 
