@@ -19,6 +19,7 @@ const TOOLS: Array<[string, string[]]> = [
   ['check-logs', ['npx', 'tsx', 'scripts/check-logs.ts']],
   ['npm start', ['npx', 'tsx', 'scripts/start.ts']],
   ['bench', ['npx', 'tsx', 'scripts/bench/index.ts']],
+  ['local-dynamodb', ['bash', 'scripts/local-dynamodb']],
   ['sts-broker-credentials', ['node', 'bin/sts-broker-credentials']],
   ['check-package', ['bash', 'scripts/check-package']],
 ];
