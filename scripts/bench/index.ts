@@ -10,6 +10,7 @@
  *   4. coldStart.ts    each function's bundle and a fresh process's import + init + first invocation vs
  *                      an SDK-only bundle making the same calls (baselines/). Goal ≤ 1.25×.
  *   5. throughput.ts   single-process throughput of the presign handler: requests/s, p50, p99.
+ *   6. observability.ts cold-start cost of metrics and of the tracing flag; audit line and metric flush per request.
  *   7. grantStore.ts   the DynamoDB grant store on the local dynalite (10,000 partners, 100,000 keys):
  *                      cache hits vs the YAML store, table reads per 1,000 requests (goal ≤ 10),
  *                      revocation delay across 4 containers (goal ≤ the bound), memory per cached grant.
@@ -27,6 +28,7 @@ import { coldStart } from '../../src/wiring/withAws.js';
 import { runCli, UsageError, type CliSpec } from '../lib/cli.js';
 import { bundlesAndColdStarts } from './coldStart.js';
 import { grantStoreBench, withGrantStoreSection } from './grantStore.js';
+import { observabilityCost, withObservability } from './observability.js';
 import { now, type Handler } from './harness.js';
 import { presignVsFloor } from './presign.js';
 import { report } from './report.js';
@@ -88,8 +90,9 @@ async function bench(runs: Runs): Promise<number> {
     const vend = await timed('3', () => vendVsSts(b, runs));
     const functions = await timed('4', () => bundlesAndColdStarts(b, runs));
     const rps = await timed('5', () => presignThroughput(b, uploadsHandler, runs));
+    const observability = await timed('6', () => observabilityCost(b, runs));
     const grants = await timed('7', () => grantStoreBench(runs.quick));
-    output = withGrantStoreSection(report({ presign, sim, vend, functions, rps }, runs), grants);
+    output = withGrantStoreSection(withObservability(report({ presign, sim, vend, functions, rps }, runs), observability), grants);
   } finally {
     notes = await tearDown(bench);
   }

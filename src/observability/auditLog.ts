@@ -53,21 +53,26 @@ export function setAuditSink(next: AuditSink): AuditSink {
 /** Fields of one audit line besides the fixed header; values are plain JSON. */
 export type AuditFields = Record<string, string | number | boolean | readonly number[] | readonly string[] | undefined>;
 
+/** The header's keys: no field or detail may set them. */
+const HEADER_KEYS = new Set(['level', 'timestamp', 'service', 'message', 'audit', 'auditVersion', 'event']);
+
 /**
  * Writes one audit line: the fixed header (level, timestamp, service, message, audit, auditVersion,
- * event), then `details` (operation facts), then `fields`. Neither `details` nor `fields` can
- * overwrite a header field, and `fields` win over `details`.
+ * event), then `details` (operation facts), then `fields`. Neither can overwrite a header field, a
+ * field wins over a detail of the same name, and undefined values are left out. The header is
+ * preformatted text and the rest is built key by key (never by spreading one object over another:
+ * overwritten keys make V8 serialise the object an order of magnitude slower).
  */
 export function writeAuditLine(event: 'issued' | 'refused', fields: AuditFields, details?: AuditFields, now: Date = new Date()): void {
-  const header = {
-    level: 'INFO',
-    timestamp: now.toISOString(),
-    service: 'sts-broker',
-    message: event,
-    audit: true,
-    auditVersion: AUDIT_VERSION,
-    event,
-  };
-  // Spreading the header again, last, keeps its keys first and its values unchanged whatever the rest holds.
-  sink(`${JSON.stringify({ ...header, ...details, ...fields, ...header })}\n`);
+  const body: Record<string, unknown> = {};
+  if (details !== undefined) {
+    for (const key of Object.keys(details)) {
+      if (!HEADER_KEYS.has(key) && fields[key] === undefined && details[key] !== undefined) body[key] = details[key];
+    }
+  }
+  for (const key of Object.keys(fields)) {
+    if (!HEADER_KEYS.has(key) && fields[key] !== undefined) body[key] = fields[key];
+  }
+  const rest = JSON.stringify(body);
+  sink(`{"level":"INFO","timestamp":"${now.toISOString()}","service":"sts-broker","message":"${event}","audit":true,"auditVersion":${AUDIT_VERSION},"event":"${event}"${rest === '{}' ? '}' : `,${rest.slice(1)}`}\n`);
 }

@@ -12,7 +12,7 @@ import { ConfigError, StsThrottledError } from '../../src/domain/errors.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
 import type { HttpResponse } from '../../src/http/responses.js';
 import type { Route } from '../../src/http/route.js';
-import { AUDIT_VERSION, auditChannelProblem } from '../../src/observability/auditLog.js';
+import { AUDIT_VERSION, auditChannelProblem, setAuditSink, writeAuditLine } from '../../src/observability/auditLog.js';
 import { runInvocation } from '../../src/observability/invocation.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { grantStoreCacheMetrics, readMetricsOptions } from '../../src/observability/metrics.js';
@@ -287,6 +287,25 @@ describe('audit channel', () => {
     // never a secret on an audit line
     const all = [...issued.lines, ...denied.lines].join('\n');
     for (const secret of [issuer.issued[0]!.secretAccessKey, issuer.issued[0]!.sessionToken, ACME_KEY, GLOBEX_KEY]) expect(all).not.toContain(secret);
+  });
+
+  it('keeps the header fixed: no field or detail can set level, audit, auditVersion or event; fields win over details', () => {
+    const written: string[] = [];
+    const previous = setAuditSink((line) => { written.push(line); });
+    try {
+      writeAuditLine('issued', { requestId: 'r1', key: 'a "quoted"\nkey', level: 'DEBUG', accessKeyId: undefined }, { level: 'TRACE', audit: false, auditVersion: 9, event: 'refused', key: 'forged', accessKeyId: 'ASIADETAIL', uploadId: 'u1' });
+      writeAuditLine('refused', {});
+    } finally {
+      setAuditSink(previous);
+    }
+    expect(written.every((l) => l.endsWith('}\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
+    const [issued, bare] = written.map((l) => JSON.parse(l) as Line);
+    expect(issued).toEqual({
+      level: 'INFO', timestamp: expect.any(String), service: 'sts-broker', message: 'issued', audit: true, auditVersion: 1, event: 'issued',
+      requestId: 'r1', key: 'a "quoted"\nkey', accessKeyId: 'ASIADETAIL', uploadId: 'u1',
+    });
+    expect(Object.keys(issued!).slice(0, 7)).toEqual(['level', 'timestamp', 'service', 'message', 'audit', 'auditVersion', 'event']);
+    expect(bare).toEqual({ level: 'INFO', timestamp: expect.any(String), service: 'sts-broker', message: 'refused', audit: true, auditVersion: 1, event: 'refused' });
   });
 
   it('writes no audit line for an unauthenticated caller or a route without issuance', async () => {
