@@ -13,6 +13,7 @@ const TOOLS: Array<[string, string[]]> = [
   ['keygen', ['npx', 'tsx', 'scripts/keygen.ts']],
   ['admin', ['npx', 'tsx', 'scripts/admin.ts']],
   ['partner-policy', ['npx', 'tsx', 'scripts/partner-policy.ts']],
+  ['doctor', ['npx', 'tsx', 'scripts/doctor.ts']],
   ['check-config', ['npx', 'tsx', 'scripts/check-config.ts']],
   ['lint:imports', ['npx', 'tsx', 'scripts/lint-imports.ts']],
   ['openapi', ['npx', 'tsx', 'scripts/openapi.ts']],
