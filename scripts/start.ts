@@ -14,34 +14,71 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCli, UsageError } from './lib/cli.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { runCli, UsageError, type CliSpec } from './lib/cli.js';
+import { corsOriginProblem } from '../src/config/crossChecks.js';
+import type { StartOptions } from './lib/startWorker.js';
 
-const SPEC = {
+const SPEC: CliSpec = {
   name: 'npm start',
-  usage: 'npm start [-- --help]',
+  usage: 'npm start [-- [--origin <origins>] [--max-upload-bytes <n>] [--config <file>]]',
   summary: [
     'Runs the broker on 127.0.0.1 against a real local S3 + STS (Ceph RADOS Gateway, installed with apt-get on',
     'first use), writes a demo config, and prints commands to try. Ctrl-C stops what this run started (a local',
-    'AWS stack that was already serving is left running). Settings come from the environment:',
+    'AWS stack that was already serving is left running). For browser work it also serves a demo page (uploads',
+    'through the client package and through Uppy, signed in by a loopback OIDC issuer), applies the bucket CORS',
+    'rule, and puts the broker\'s own CORS in force (serverless-offline\'s is removed). Settings come from the',
+    'options below and the environment:',
   ],
   positionals: [],
-  options: {},
+  options: {
+    origin: {
+      type: 'string', value: '<origins>',
+      description: 'more browser origins (comma-separated, e.g. http://localhost:5173) for the demo web client\'s CORS and the bucket\'s',
+    },
+    'max-upload-bytes': { type: 'string', value: '<n>', description: 'maxUploadBytes of the demo clients (default 10 MiB for backend, 1 GiB for web)' },
+    config: { type: 'string', value: '<file>', description: 'serve this broker config against the local stack instead of the demo config (no demo page)' },
+  },
   footer: [
     'environment:',
     '  BROKER_HTTP_PORT, BROKER_LAMBDA_PORT   the API\'s ports (default 4340, 4342)',
+    '  BROKER_DEMO_PORT                       the demo page\'s port (default BROKER_HTTP_PORT + 4)',
     '  LOCAL_AWS_PORT, LOCAL_AWS_MON_PORT     the gateway\'s and monitor\'s ports (default 7480, 3310)',
     '  LOCAL_AWS_DIR                          the local AWS data folder (default $TMPDIR/sts-broker-local-aws)',
     '  LOCAL_AWS_MEMSTORE_BYTES               the in-memory object store\'s size (default 1 GiB)',
   ],
 };
 
-const code = await runCli(SPEC, process.argv.slice(2), ({ positionals }) => {
+const options: StartOptions = { origins: [] };
+const code = await runCli(SPEC, process.argv.slice(2), ({ positionals, values }) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (typeof values.origin === 'string') {
+    for (const origin of values.origin.split(',').map((o) => o.trim()).filter((o) => o !== '')) {
+      // the rule the broker's config applies (http only on loopback: the local config allows it)
+      const problem = corsOriginProblem(origin, true);
+      if (problem) throw new UsageError(`--origin ${JSON.stringify(origin)}: ${problem}`);
+      options.origins.push(origin);
+    }
+    if (options.origins.length === 0) throw new UsageError('--origin needs at least one origin, like http://localhost:5173');
+  }
+  if (typeof values['max-upload-bytes'] === 'string') {
+    const raw = values['max-upload-bytes'];
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < 1 || n > 5 * 1024 ** 4) throw new UsageError(`--max-upload-bytes must be a whole number of bytes from 1 to ${5 * 1024 ** 4}, got ${JSON.stringify(raw)}`);
+    options.maxUploadBytes = n;
+  }
+  if (typeof values.config === 'string') {
+    const file = resolve(values.config);
+    if (!existsSync(file)) throw new UsageError(`--config ${JSON.stringify(values.config)}: no such file`);
+    if (options.maxUploadBytes !== undefined) throw new UsageError('--max-upload-bytes applies to the demo config only: set maxUploadBytes in your --config file');
+    options.configFile = file;
+  }
   return -1; // go on below
 });
 if (code !== -1) process.exit(code);
 
-const worker = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./lib/startWorker.ts', import.meta.url))], {
+const worker = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./lib/startWorker.ts', import.meta.url)), JSON.stringify(options)], {
   detached: true,                                   // its own process group: out of the terminal's reach
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],   // writes straight to our stdout/stderr, even after we are gone
 });

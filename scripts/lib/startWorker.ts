@@ -17,17 +17,48 @@
  * channel closes: killed, even by SIGKILL) this worker stops too. Stopping is idempotent: the first
  * request starts the one shutdown; later ones neither start another nor cut the first short.
  *
- * Settings (environment): BROKER_HTTP_PORT (4340), BROKER_LAMBDA_PORT (4342), LOCAL_AWS_DIR
+ * For browser work it also runs, in this process (all loopback, all stopped with it): a loopback OIDC
+ * issuer (./localIssuer.ts) whose tokens the demo config's `web` client accepts; the demo page
+ * (./demoServer.ts, demo/) on BROKER_DEMO_PORT (BROKER_HTTP_PORT + 4); the bucket CORS rule for the
+ * page's origin and every `--origin` (./bucketCors.ts); and the two local-only proxies of
+ * ./preflightShim.ts: the API's URL (BROKER_HTTP_PORT) is the CORS proxy in front of serverless-offline
+ * (which listens on a free internal port), so the broker's own per-client CORS answers browsers, and
+ * presigned URLs point at the S3 preflight shim in front of the gateway (docs/local-aws.md, quirks 14 and 16).
+ * Options arrive from scripts/start.ts as one JSON argument (StartOptions).
+ *
+ * Settings (environment): BROKER_HTTP_PORT (4340), BROKER_LAMBDA_PORT (4342), BROKER_DEMO_PORT, LOCAL_AWS_DIR
  * (${TMPDIR:-/tmp}/sts-broker-local-aws), LOCAL_AWS_PORT (7480), LOCAL_AWS_MON_PORT (3310),
  * LOCAL_AWS_MEMSTORE_BYTES (the script's default). See docs/local-aws.md.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/auth/apiKey.js';
 import { ensureLocalAws, type LocalAws } from './localAws.js';
 import { repoRoot, startOffline, writeLocalConfig, type RunningOffline } from './offline.js';
+import { applyBucketCors } from './bucketCors.js';
+import { startDemoServer, type RunningDemo } from './demoServer.js';
+import { jwtClientYaml, startLocalIssuer, type LocalIssuer } from './localIssuer.js';
+import { startBrokerCorsProxy, startS3PreflightShim, type RunningProxy } from './preflightShim.js';
+
+/** What scripts/start.ts passes (its options, validated there). */
+export interface StartOptions {
+  /** Extra browser origins for the demo `web` client and the bucket's CORS rule. */
+  origins: string[];
+  /** maxUploadBytes of the demo clients (default: 10 MiB for `backend`, 1 GiB for `web`). */
+  maxUploadBytes?: number;
+  /** Serve this broker config instead of the generated demo config (no demo page then). */
+  configFile?: string;
+}
+
+const startOptions: StartOptions = (() => {
+  const raw = process.argv[2];
+  if (!raw) return { origins: [] };
+  const parsed = JSON.parse(raw) as StartOptions;
+  return { ...parsed, origins: parsed.origins ?? [] };
+})();
 
 const t0 = Date.now();
 const elapsed = () => `${Math.round((Date.now() - t0) / 1000)} s`;
@@ -42,6 +73,8 @@ let aws: LocalAws | undefined;
 let awsDir: string | undefined;
 let awsStarting = false;
 let api: RunningOffline | undefined;
+/** The browser pieces (issuer, proxies, demo page): closed on stop, after the API. */
+const closers: Array<{ what: string; close: () => Promise<void> }> = [];
 
 /** The rejection of a step that this run's own stop aborted (not a failure to report). */
 const abortedByUs = (err: unknown) => abort.signal.aborted && err instanceof Error && err.cause === abort.signal.reason;
@@ -77,6 +110,10 @@ function shutdown(exitCode: number): Promise<void> {
         (e: unknown) => { failed = true; console.error(`  API (serverless-offline, process group ${pgid}): ${(e as Error).message}`); },
       );
     }
+    for (const c of closers.reverse()) {
+      await c.close().catch((e: unknown) => { failed = true; console.error(`  ${c.what}: ${(e as Error).message}`); });
+    }
+    if (closers.length > 0) console.log(`  ${closers.map((c) => c.what).join(', ')}: stopped`);
     if (aws?.startedByUs) {
       await aws.stop().then(
         () => console.log(`  local AWS: stopped, ${awsDir} removed`),
@@ -124,6 +161,18 @@ function shQuote(value: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A port nobody listens on now (for serverless-offline behind the CORS proxy). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 async function hasAwsCli(): Promise<boolean> {
   return new Promise((resolve) => execFile('aws', ['--version'], { timeout: 30_000 }, (err) => resolve(!err)));
 }
@@ -131,6 +180,7 @@ async function hasAwsCli(): Promise<boolean> {
 async function start(): Promise<void> {
   const httpPort = intSetting('BROKER_HTTP_PORT', 4340, 1, 65535);
   const lambdaPort = intSetting('BROKER_LAMBDA_PORT', 4342, 1, 65535);
+  const demoPort = intSetting('BROKER_DEMO_PORT', Math.min(65535, httpPort + 4), 1, 65535);
   const awsPort = intSetting('LOCAL_AWS_PORT', 7480, 1, 65535);
   const monPort = intSetting('LOCAL_AWS_MON_PORT', 3310, 1, 65535);
   const memstore = process.env.LOCAL_AWS_MEMSTORE_BYTES ? intSetting('LOCAL_AWS_MEMSTORE_BYTES', 0, 64 * 1024 * 1024, 2 ** 40) : undefined;
@@ -163,23 +213,62 @@ async function start(): Promise<void> {
     ? `local AWS started in ${dir} (${elapsed()})`
     : `reusing local AWS already serving in ${dir} (it stays running when this stops)`);
 
+  // the browser pieces: the issuer, the S3 shim (presigned URLs point at it), the API's CORS proxy
+  phase = 'starting the browser pieces';
+  const apiUrl = `http://127.0.0.1:${httpPort}`;
+  const offlinePort = await freePort();
+  const issuer: LocalIssuer = await startLocalIssuer({ audience: 'sts-broker-demo' });
+  closers.push({ what: `OIDC issuer ${issuer.issuer}`, close: () => issuer.close() });
+  const shim = await startS3PreflightShim({ upstream: aws.env.LOCAL_AWS_ENDPOINT! });
+  closers.push({ what: `S3 preflight shim ${shim.url}`, close: () => shim.close() });
+  const proxy: RunningProxy = await startBrokerCorsProxy({ upstream: `http://127.0.0.1:${offlinePort}`, port: httpPort });
+  closers.push({ what: `CORS proxy ${proxy.url}`, close: () => proxy.close() });
+  let demo: RunningDemo | undefined;
+  const demoOrigin = `http://127.0.0.1:${demoPort}`;
+  const origins = startOptions.configFile ? startOptions.origins : [demoOrigin, ...startOptions.origins];
+  if (!startOptions.configFile) {
+    say(`bundling the demo page (esbuild) for ${demoOrigin}…`);
+    demo = await startDemoServer({ brokerUrl: apiUrl, s3Url: shim.url, issuer, subject: 'demo-user', port: demoPort });
+    closers.push({ what: `demo page ${demo.url}`, close: () => demo!.close() });
+  }
+  // the SDK's Node 20 notice (README, "Node.js") is not news at every start (AWS_* never reaches offline)
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (origins.length > 0) await applyBucketCors(aws.env, aws.env.PARTNER_BUCKET!, origins);
+  if (abort.signal.aborted) return;
+
   const key = generateApiKey();
-  const configFile = join(demoDir, 'broker.demo.yaml');
+  const configFile = startOptions.configFile ?? join(demoDir, 'broker.demo.yaml');
   // The demo client keeps raw write credentials off (no `rawWriteCredentials`): the printed commands
   // write only through a presigned upload URL, which enforces maxUploadBytes and contentTypes; the
   // vended credentials (command 1, the AWS CLI profile of command 3) read, list and delete. See
   // docs/security.md for why raw write credentials are an explicit opt-in.
-  writeLocalConfig(configFile, {
-    region: aws.env.LOCAL_AWS_REGION ?? 'us-east-1',
-    partners: [{
-      name: 'demo', roleArn: aws.env.PARTNER_ROLE_ARN!, bucket: aws.env.PARTNER_BUCKET!, prefix: 'demo/',
-      clients: { backend: { keyId: key.id, sha256: key.sha256 } },
-    }],
-  });
+  // The `web` client is the demo page's: JWTs from the loopback issuer, its own folder, the page's
+  // origin (and every --origin) for CORS, room for browser-sized files.
+  if (!startOptions.configFile) {
+    writeLocalConfig(configFile, {
+      region: aws.env.LOCAL_AWS_REGION ?? 'us-east-1',
+      partners: [{
+        name: 'demo', roleArn: aws.env.PARTNER_ROLE_ARN!, bucket: aws.env.PARTNER_BUCKET!, prefix: 'demo/',
+        clients: {
+          backend: { keyId: key.id, sha256: key.sha256, ...(startOptions.maxUploadBytes ? { maxUploadBytes: startOptions.maxUploadBytes } : {}) },
+        },
+      }],
+      extraClientsYaml: {
+        demo: jwtClientYaml('web', issuer, {
+          prefix: 'demo/web/', origins, maxUploadBytes: startOptions.maxUploadBytes ?? 1024 ** 3,
+          contentTypes: ['application/octet-stream', 'text/plain', 'image/png', 'image/jpeg', 'application/pdf', 'video/mp4'],
+        }),
+      },
+    });
+  }
 
   phase = 'starting the API';
   say('starting the API (serverless-offline bundles the handlers with esbuild first)…');
-  api = await startOffline({ configFile, localAws: aws.env, httpPort, lambdaPort, signal: abort.signal });
+  api = await startOffline({
+    configFile, localAws: aws.env, httpPort: offlinePort, lambdaPort, signal: abort.signal,
+    // presigned URLs (and the broker's own S3 calls) go through the shim: the signature covers its address
+    extraEnv: { BROKER_S3_ENDPOINT: shim.url },
+  });
   if (abort.signal.aborted) return;
   api.process.once('exit', (code, signal) => {
     if (shuttingDown) return;
@@ -192,12 +281,12 @@ async function start(): Promise<void> {
   const hasAws = await awsCli;
   const q = shQuote;
   console.log(`
-sts-broker is serving ${api.url} (ready after ${elapsed()}; config: ${configFile}, repo: ${repoRoot.replace(/\/$/, '')})
+sts-broker is serving ${apiUrl} (ready after ${elapsed()}; config: ${configFile}, repo: ${repoRoot.replace(/\/$/, '')})
 local AWS: ${endpoint} in ${dir}${aws.startedByUs ? '' : ' (already running before this run: left running on stop)'}
 
 Your demo folder, private to this run (mode 0700, removed on Ctrl-C): ${demoDir}
 Paste these into a shell; the demo API key is shown once and valid while this runs:
-  export BROKER_URL=${q(api.url)}
+  export BROKER_URL=${q(apiUrl)}
   export BROKER_API_KEY=${q(key.key)}
   export DEMO_DIR=${q(demoDir)}
 
@@ -217,6 +306,10 @@ Paste these into a shell; the demo API key is shown once and valid while this ru
 credential_process = sh -c 'curl -sf -H "X-Api-Key: $BROKER_API_KEY" "$BROKER_URL/v1/credentials/process"'
 CFG
   AWS_CONFIG_FILE="$DEMO_DIR/aws-config" aws --profile broker-demo --region ${q(aws.env.LOCAL_AWS_REGION ?? 'us-east-1')} --endpoint-url ${q(endpoint)} s3 ls s3://${q(aws.env.PARTNER_BUCKET!)}/demo/
+
+${demo ? `Browser uploads: open ${demo.url} (the demo page: the client package and Uppy, signed in with a token from
+the loopback OIDC issuer ${issuer.issuer}). ` : ''}Browser origins allowed (broker CORS and bucket CORS): ${origins.join(', ') || 'none'}
+(serverless-offline listens on 127.0.0.1:${offlinePort}; ${apiUrl} is its CORS proxy and presigned URLs go to the S3 shim ${shim.url}: docs/local-aws.md, quirks 14 and 16)
 
 Ctrl-C stops the API${aws.startedByUs ? ' and local AWS' : ''} and removes the demo folder.`);
 }
