@@ -116,7 +116,7 @@ if (pending.length > 0) status(`${pending.length} unfinished upload(s): choose t
 
 // ---- 2. Uppy: the README's snippet
 const uppy = new Uppy({ autoProceed: true });
-uppy.use(Dashboard, { inline: true, target: '#uppy', height: 300, width: '100%', proudlyDisplayPoweredByUppy: false, showProgressDetails: true });
+uppy.use(Dashboard, { inline: true, target: '#uppy', height: 300, width: '100%', proudlyDisplayPoweredByUppy: false });
 const broker = brokerUppy({
   url: config.brokerUrl,
   auth: { token },
