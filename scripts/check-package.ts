@@ -7,8 +7,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { runCli, UsageError } from './lib/cli.js';
 import { checkTemplate, type Json } from './lib/templateChecks.js';
+import { zipEntries } from './lib/zipEntries.js';
 
 const DEFAULT_TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
+/**
+ * A string only the X-Ray SDK puts in a bundle (the name of an environment variable it reads): present
+ * in a bundle built with STS_BROKER_TRACING=true, absent from every default bundle.
+ */
+const XRAY_MARKER = 'AWS_XRAY_CONTEXT_MISSING';
 
 const SPEC = {
   name: 'check-package',
@@ -18,7 +24,7 @@ const SPEC = {
     'with the DynamoDB store only arn:<partition>:iam::<account>:role/sts-broker/*), reads the grant table with named',
     'actions only, the grant table\'s settings, every variable passed through to every function, JSON logs at a level',
     'that keeps the audit lines, tracing as flagged, HTTP API access logs, the alarms and the outputs; and that each',
-    'function\'s artifact exists beside the template.',
+    'function\'s artifact exists beside the template and carries the X-Ray SDK exactly when tracing is on.',
   ],
   positionals: [],
   options: {
@@ -44,14 +50,44 @@ process.exitCode = await runCli(SPEC, process.argv.slice(2), ({ values, position
   const { problems, summary } = checkTemplate(template);
   const artifacts = functionArtifacts(template, dirname(file));
   problems.push(...artifacts.filter((a) => a.bytes === undefined).map((a) => `${a.fn}: artifact ${a.file} is missing`));
+  problems.push(...tracingInBundles(artifacts, dirname(file), tracingFlag(template)));
   if (problems.length > 0) {
     process.stderr.write(`check-package: ${problems.length} finding(s) in ${file}:\n${problems.map((p) => `  ${p}\n`).join('')}`);
     return 1;
   }
   for (const line of summary) process.stdout.write(`${line}\n`);
+  process.stdout.write(`tracing: X-Ray SDK in ${tracingFlag(template) ? 'the traced bundles' : 'no bundle'}\n`);
   for (const a of artifacts) process.stdout.write(`artifact ${a.file}: ${a.bytes} bytes (zip)\n`);
   return 0;
 });
+
+/** STS_BROKER_TRACING as the functions receive it (checkTemplate reports functions that disagree). */
+function tracingFlag(template: Json): boolean {
+  const resources = (template as { Resources?: Record<string, { Type?: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }> }).Resources ?? {};
+  return Object.values(resources).some((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.STS_BROKER_TRACING === 'true');
+}
+
+/**
+ * The package-time tracing flag reached the bundles: with it off no bundle carries the X-Ray SDK
+ * (esbuild dropped the guarded import), with it on at least one does (the STS functions').
+ */
+function tracingInBundles(artifacts: Array<{ fn: string; file: string; bytes?: number }>, dir: string, tracing: boolean): string[] {
+  const problems: string[] = [];
+  const withXray: string[] = [];
+  for (const a of artifacts) {
+    if (a.bytes === undefined) continue;
+    try {
+      const code = zipEntries(readFileSync(join(dir, a.file)), a.file).filter((e) => /\.(mjs|cjs|js)$/.test(e.name));
+      if (code.length === 0) problems.push(`${a.fn}: ${a.file} holds no JavaScript bundle`);
+      if (code.some((e) => e.data.includes(XRAY_MARKER))) withXray.push(a.file);
+    } catch (err) {
+      problems.push(`${a.fn}: ${(err as Error).message}`);
+    }
+  }
+  if (!tracing && withXray.length > 0) problems.push(`tracing is off but the X-Ray SDK is in ${withXray.join(', ')}`);
+  if (tracing && withXray.length === 0 && artifacts.some((a) => a.bytes !== undefined)) problems.push('tracing is on but no bundle carries the X-Ray SDK (did the STS_BROKER_TRACING define reach the build?)');
+  return problems;
+}
 
 /** Each function's zip (the S3 key's last segment), looked up in the template's folder. */
 function functionArtifacts(template: Json, dir: string): Array<{ fn: string; file: string; bytes?: number }> {

@@ -13,9 +13,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { activeResources, checkTemplate, PASS_THROUGH_ENV, type Json } from '../../scripts/lib/templateChecks.js';
+import { zipEntries } from '../../scripts/lib/zipEntries.js';
 
 const require = createRequire(import.meta.url);
 const settings = require('../../scripts/serverless-settings.cjs').lib as {
@@ -328,13 +330,71 @@ describe('checkTemplate: each rule fires on a template that breaks it', () => {
   });
 });
 
+/**
+ * A minimal zip writer for fixtures: stored or deflated entries, as serverless-esbuild writes them
+ * (CRC fields left 0: the reader under test does not use them).
+ */
+function zip(files: Array<{ name: string; text: string; deflate?: boolean }>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const f of files) {
+    const name = Buffer.from(f.name);
+    const data = Buffer.from(f.text);
+    const body = f.deflate === false ? data : deflateRawSync(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(f.deflate === false ? 0 : 8, 8);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(f.deflate === false ? 0 : 8, 10);
+    central.writeUInt32LE(body.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, body);
+    centrals.push(central, name);
+    offset += 30 + name.length + body.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+describe('zipEntries', () => {
+  it('reads stored and deflated entries back byte for byte', () => {
+    const text = 'export const handler = () => 1;\n'.repeat(200);
+    const entries = zipEntries(zip([{ name: 'config/broker.yaml', text: 'partners: {}\n', deflate: false }, { name: 'handlers/credentials.mjs', text }]));
+    expect(entries.map((e) => [e.name, e.data.toString()])).toEqual([['config/broker.yaml', 'partners: {}\n'], ['handlers/credentials.mjs', text]]);
+  });
+
+  it('refuses what is not a zip, naming the archive', () => {
+    expect(() => zipEntries(Buffer.from('not a zip at all, just some bytes'), 'credentials.zip'))
+      .toThrow('credentials.zip: not a zip archive (no end-of-central-directory record)');
+  });
+});
+
+/** A function artifact: the bundle, with or without the X-Ray SDK's marker string. */
+const artifact = (xray: boolean) => zip([
+  { name: 'config/broker.example.yaml', text: 'partners: {}\n' },
+  { name: 'handlers/fn.mjs', text: `var a=process.env.X;${xray ? 'var b=process.env.AWS_XRAY_CONTEXT_MISSING;' : ''}export{a};` },
+]);
+
 describe('scripts/check-package, run as CI runs it', () => {
   const run = promisify(execFile);
-  async function checkPackage(t: Obj | string, zips: string[]) {
+  async function checkPackage(t: Obj | string, zips: string[], xray = false) {
     const dir = await mkdtemp(join(tmpdir(), 'check-package-'));
     try {
       await writeFile(join(dir, 'template.json'), typeof t === 'string' ? t : JSON.stringify(t));
-      for (const z of zips) await writeFile(join(dir, z), 'zip');
+      for (const z of zips) await writeFile(join(dir, z), artifact(xray));
       const out = await run('bash', ['scripts/check-package', '--template', join(dir, 'template.json')], { timeout: 50_000 })
         .then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
       return out;
@@ -348,7 +408,8 @@ describe('scripts/check-package, run as CI runs it', () => {
     const ok = await checkPackage(template({ store: 'dynamodb' }), zips);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('grant table GrantTable "sts-broker-prod-grants": on demand, PITR, deletion protection, retained, pk only');
-    expect(ok.stdout).toContain('artifact credentials.zip: 3 bytes (zip)');
+    expect(ok.stdout).toMatch(/artifact credentials\.zip: \d+ bytes \(zip\)/);
+    expect(ok.stdout).toContain('tracing: X-Ray SDK in no bundle');
 
     const bad = copy(template());
     stsStatement(bad).Resource = '*';
@@ -359,6 +420,18 @@ describe('scripts/check-package, run as CI runs it', () => {
     expect(failed.stderr).toContain('HttpApiStage: no AccessLogSettings');
     expect(failed.stderr).toContain('CredentialsLambdaFunction: artifact credentials.zip is missing');
   }, 60_000);
+
+  it('the tracing flag reached the bundles: X-Ray only in traced builds, and there for sure', async () => {
+    const traced = await checkPackage(template({ tracing: true }), zips, true);
+    expect(traced.code).toBe(0);
+    expect(traced.stdout).toContain('tracing: X-Ray SDK in the traced bundles');
+    const leaked = await checkPackage(template(), zips, true);
+    expect(leaked.code).toBe(1);
+    expect(leaked.stderr).toContain('tracing is off but the X-Ray SDK is in credentials.zip, health.zip, uploads.zip');
+    const missing = await checkPackage(template({ tracing: true }), zips, false);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('tracing is on but no bundle carries the X-Ray SDK');
+  }, 90_000);
 
   it('a template that is not JSON is a finding, not a crash', async () => {
     const out = await checkPackage('{', []);
