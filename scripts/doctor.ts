@@ -13,10 +13,14 @@
  */
 import { existsSync } from 'node:fs';
 import { diagnosePartner } from '../src/adapters/aws/partnerProbe.js';
-import { loadConfigFile } from '../src/config/load.js';
-import { endpointOverrideIssues } from '../src/config/settings.js';
+import { loadConfigFileWithNotices } from '../src/config/load.js';
+import { endpointOverrideIssues, readSettings } from '../src/config/settings.js';
+import type { Partner } from '../src/domain/model.js';
+import { createLogger } from '../src/observability/logger.js';
 import { NAME } from '../src/rules/identifiers.js';
 import { DOCTOR_EXIT, diagnosticStatement, renderReport } from '../src/rules/partnerDiagnosis.js';
+import { chooseStore } from '../src/wiring/coldStart.js';
+import { dynamoGrantTable } from '../src/wiring/withGrantTable.js';
 import { runCli, UsageError, type CliSpec } from './lib/cli.js';
 
 const SPEC: CliSpec = {
@@ -32,7 +36,8 @@ const SPEC: CliSpec = {
     '',
     'Run it with the broker\'s execution role\'s AWS credentials (e.g. a profile that assumes that role): the',
     'partner\'s trust policy names that role. Endpoints: BROKER_STS_ENDPOINT / BROKER_S3_ENDPOINT override the',
-    'partner\'s, as for the broker. Nothing secret is printed.',
+    'partner\'s, as for the broker. With BROKER_GRANT_STORE=dynamodb the partner is read from the grant table',
+    '(BROKER_GRANT_TABLE, BROKER_DYNAMODB_ENDPOINT), as the broker reads it. Nothing secret is printed.',
   ],
   positionals: [{ name: '<partner>', description: 'the partner\'s name in the config' }],
   options: {
@@ -84,15 +89,23 @@ process.exitCode = await runCli(SPEC, process.argv.slice(2), async ({ values, po
   }
   process.stderr.write(`doctor: reading ${choice.path} (${choice.why})\n`);
   let config;
+  let partner: Partner | undefined;
   try {
-    config = loadConfigFile(choice.path);
+    // The broker's own settings and store: with BROKER_GRANT_STORE=dynamodb the partner is in the table.
+    const settings = readSettings({ ...process.env, BROKER_CONFIG: choice.path });
+    config = loadConfigFileWithNotices(choice.path, { grantStore: settings.BROKER_GRANT_STORE }).config;
+    // Silent: the store's own log lines would mix with the report on stdout; its failures throw.
+    const store = chooseStore(settings, config, createLogger('sts-broker-doctor', { LOG_LEVEL: 'SILENT' }), Date.now, dynamoGrantTable);
+    partner = await store.partner(partnerId);
+    if (partner === undefined) {
+      const where = settings.BROKER_GRANT_STORE === 'yaml'
+        ? `${choice.path} (partners: ${Object.keys(config.partners).join(', ')})`
+        : `the grant table ${settings.BROKER_GRANT_TABLE ?? ''}`;
+      process.stderr.write(`doctor: no partner "${partnerId}" in ${where}\n`);
+      return DOCTOR_EXIT.cannotRun;
+    }
   } catch (err) {
     process.stderr.write(`doctor: ${(err as Error).message}\n`);
-    return DOCTOR_EXIT.cannotRun;
-  }
-  const partner = Object.hasOwn(config.partners, partnerId) ? config.partners[partnerId] : undefined;
-  if (partner === undefined) {
-    process.stderr.write(`doctor: no partner "${partnerId}" in ${choice.path} (partners: ${Object.keys(config.partners).join(', ')})\n`);
     return DOCTOR_EXIT.cannotRun;
   }
   if (values['print-statement'] === true) {

@@ -54,7 +54,7 @@ describe('diagnosePartner against an STS that answers AccessDenied', () => {
     const sent = bodies[0]!;
     expect(Object.fromEntries([...sent].filter(([k]) => !k.startsWith('Tags.') && k !== 'Policy'))).toEqual({
       Action: 'AssumeRole', Version: '2011-06-15', RoleArn: partner.roleArn, ExternalId: 'acme-3f9c',
-      RoleSessionName: 'sb.acme.sts-broker-doctor', SourceIdentity: 'sb.acme.sts-broker-doctor', DurationSeconds: '3600',
+      RoleSessionName: 'sb.acme.sts-broker-doctor', SourceIdentity: 'sb.acme.sts-broker-doctor', DurationSeconds: '900',
     });
     expect(sent.get('Tags.member.1.Key')).toBe('partner');
     expect(sent.get('Tags.member.1.Value')).toBe('acme');

@@ -15,10 +15,11 @@ import { randomBytes } from 'node:crypto';
 import { BrokerError } from '../../domain/errors.js';
 import type { AssumeRoleRequest, Partner, TemporaryCredentials } from '../../domain/model.js';
 import {
-  brokerSessionSeconds, bucketPolicyFindings, bucketReadFinding, clientPlan, corsFindings, diagnoseAssumeRole, diagnoseS3,
+  bucketPolicyFindings, bucketReadFinding, clientPlan, corsFindings, diagnoseAssumeRole, diagnoseS3,
   diagnosticSessionPolicy, doctorIdentity, errorLabel, lifecycleFindings, summarise,
   type AwsErrorFacts, type ClientPlan, type DoctorReport, type Finding,
 } from '../../rules/partnerDiagnosis.js';
+import { MIN_SESSION_SECONDS } from '../../rules/limits.js';
 import { partitionOf } from '../../rules/partition.js';
 import { buildSessionPolicy } from '../../rules/sessionPolicy.js';
 import { readFacts } from './stsErrors.js';
@@ -99,8 +100,9 @@ export async function diagnosePartner(partnerId: string, partner: Partner, clien
     requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
   });
 
-  // 1. Trust: the partner-wide session, at the longest session the broker asks for this partner.
-  const partnerSeconds = brokerSessionSeconds(partner);
+  // 1. Trust: the partner-wide session, as short as STS allows; each client's own session below asks
+  // for that client's length, so a MaxSessionDuration too short for one client is reported on that client.
+  const partnerSeconds = MIN_SESSION_SECONDS;
   const trust = await assume(diagnosticSessionPolicy(partner), doctorIdentity(partnerId), partnerSeconds);
   if (!trust.ok) {
     findings.push(diagnoseAssumeRole(trust.facts, { partnerId, roleArn: partner.roleArn, externalId: partner.externalId !== undefined, durationSeconds: partnerSeconds }));
