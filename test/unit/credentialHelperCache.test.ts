@@ -192,6 +192,14 @@ describe('the cache: the second run makes no broker request', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).format).toBe(1);
   }, SLOW);
 
+  it('a key that is not of the form sbk_<id>_<secret> has no id to key an entry by: nothing is cached', async () => {
+    answer = (_req, res) => json(res, 200, { Version: 1, AccessKeyId: 'ASIANOID', SecretAccessKey: SECRET_ACCESS_KEY, SessionToken: SESSION_TOKEN, Expiration: new Date(Date.now() + 3600_000).toISOString() });
+    ok(await helper(['--url', base], { STS_BROKER_API_KEY: 'legacy-key-without-an-id-0123456789' }));
+    ok(await helper(['--url', base], { STS_BROKER_API_KEY: 'legacy-key-without-an-id-0123456789' }));
+    expect(seen).toHaveLength(2);
+    expect(existsSync(cacheHome)).toBe(false);
+  }, SLOW);
+
   it('--cache-margin and --cache-dir/--no-cache are checked', async () => {
     refused(await withKey(['--cache-margin', '5m']), '--cache-margin must be a whole number of seconds (got "5m")');
     refused(await withKey(['--cache-dir', join(dir, 'x'), '--no-cache']), '--cache-dir and --no-cache contradict each other');
