@@ -3,7 +3,8 @@
  * AWS does (the local gateway never checks ExternalId, so the end-to-end suite cannot show this):
  * the AssumeRole doctor sends is the broker's (ExternalId, SourceIdentity, tags, a session policy),
  * and the answer is decoded into "the ExternalId differs" for a partner that has one. Also the CLI
- * itself: human and --json output, exit codes 1 (a check failed), 2 (usage) and 3 (cannot run).
+ * itself: human and --json output, exit codes 1 (a check failed), 2 (usage) and 3 (cannot run), and
+ * the partner read from the DynamoDB grant table (dynalite on 127.0.0.1) as the broker reads it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
@@ -11,11 +12,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import { parse, stringify } from 'yaml';
+import { DynamoAdminStore } from '../../scripts/admin/dynamoStore.js';
+import { importPartners } from '../../scripts/admin/commands.js';
+import type { Snapshot } from '../../scripts/admin/store.js';
+import { createGrantTable, localDynamoClient } from '../../scripts/lib/localDynamo.js';
 import { diagnosePartner } from '../../src/adapters/aws/partnerProbe.js';
 import { DOCTOR_EXIT } from '../../src/rules/partnerDiagnosis.js';
 import { serve, type TestServer } from '../support/loopbackServer.js';
-import { brokerConfig, configObject } from '../support/configFixture.js';
+import { brokerConfig, configObject, configYaml } from '../support/configFixture.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const DENIAL = 'User: arn:aws:sts::999999999999:assumed-role/sts-broker-prod-lambdaRole/doctor is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/Role-A';
@@ -132,4 +140,37 @@ describe('npm run doctor', () => {
     expect(none).toMatchObject({ status: 2 });
     expect(sts.requests()).toBe(requestsBefore);
   }, 240_000);
+
+  it('with BROKER_GRANT_STORE=dynamodb it reads the partner from the grant table, as the broker does', async () => {
+    const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = localDynamoClient(endpoint);
+    try {
+      await createGrantTable(client, 'grants');
+      const raw = parse(configYaml()) as { partners: Snapshot['partners'] };
+      const admin = new DynamoAdminStore({ client, table: 'grants', identity: async () => 'arn:aws:iam::123456789012:user/ops', allowInsecureLoopbackHttp: false });
+      await admin.commit((snapshot) => importPartners(snapshot, raw.partners, 'doctor test'));
+      // with the table store the file holds the deployment settings only, no partners
+      const settingsOnly = join(dir, 'table.yaml');
+      writeFileSync(settingsOnly, 'allowInsecureLoopbackHttp: true\n');
+      const env = {
+        BROKER_GRANT_STORE: 'dynamodb', BROKER_GRANT_TABLE: 'grants', BROKER_DYNAMODB_ENDPOINT: endpoint,
+        BROKER_STS_ENDPOINT: sts.url, AWS_REGION: 'us-east-1',
+      };
+      const before = bodies.length;
+      const [found, missing] = await Promise.all([
+        run(['acme', '--config', settingsOnly, '--json'], env),
+        run(['nobody', '--config', settingsOnly], env),
+      ]);
+      expect(missing).toMatchObject({ status: 3, stderr: expect.stringContaining('no partner "nobody" in the grant table grants') });
+      expect(found.status).toBe(1);
+      expect(JSON.parse(found.stdout)).toMatchObject({ partner: 'acme', roleArn: 'arn:aws:iam::111111111111:role/Role-A', clients: ['backend', 'app'] });
+      // the ExternalId came from the table's partner item
+      expect(bodies.slice(before).map((b) => b.get('ExternalId'))).toEqual(['acme-3f9c']);
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 120_000);
 });
