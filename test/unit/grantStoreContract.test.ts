@@ -35,6 +35,7 @@ const APP_ORIGIN = 'https://app.acme.example';
 const OFF_ORIGIN = 'https://off.acme.example';
 const GLOBEX_ORIGIN = 'https://globex.example';
 const NOW = new Date('2026-11-30T12:00:00Z');
+const REVOCATION = { target: { kind: 'subject', clientId: 'app', subject: 'mallory' }, at: '2026-11-30T11:00:00Z', active: true, reason: 'phished', by: 'arn:aws:iam::111111111111:user/ops' } as const;
 
 const apiKeyClient = (prefix: string, key: { id: string; key: string }, extra: Record<string, unknown> = {}) => ({
   apiKeys: [{ id: key.id, sha256: sha256Hex(key.key), ...extra }],
@@ -47,6 +48,7 @@ function contractConfig(): BrokerConfig {
     allowInsecureLoopbackHttp: false,
     partners: {
       acme: {
+        revocations: [REVOCATION],
         clients: {
           old: apiKeyClient('old/', KEYS.disabledKey, { disabled: true }),
           exp: apiKeyClient('exp/', KEYS.expiredKey, { expires: '2020-01-01' }),
@@ -166,6 +168,11 @@ describe.each(STORES)('grant store contract: %s', (_name, build) => {
     expect((await store.partner('acme'))?.clients.off?.disabled).toBe(true);
     expect((await store.partner('globex'))?.disabled).toBe(true);
     expect((await store.findApiKey(KEYS.disabledPartner.id))?.partnerId).toBe('globex');
+  });
+
+  it('answers revocations exactly as stored (the use cases match them against the caller)', async () => {
+    expect((await store.partner('acme'))?.revocations).toEqual([REVOCATION]);
+    expect((await store.partner('globex'))?.revocations).toBeUndefined();
   });
 
   it('finds JWT clients by exact issuer only, as a fresh list', async () => {
@@ -306,7 +313,8 @@ describe('DynamoDB store against dynalite', () => {
     const failure = await built.store.findApiKey(KEYS.acme.id).then(() => undefined, (err: unknown) => err);
     expect(failure).toBeInstanceOf(GrantStoreUnavailableError);
     expect(failure).toMatchObject({ status: 503, code: 'grant_store_unavailable', retryAfterSeconds: 2 });
-    await expect(built.store.isOriginAllowed(APP_ORIGIN)).rejects.toThrow(GrantStoreUnavailableError);
+    // CORS before the caller is known: "not allowed" (no headers), never a throw that would turn the 503 into a 500
+    await expect(built.store.isOriginAllowed(APP_ORIGIN)).resolves.toBe(false);
     // /health still answers from what was confirmed, without a read
     expect(await built.store.version()).toBe('dynamodb:1');
   }, 30_000);

@@ -105,9 +105,24 @@ export class DynamoGrantStore implements GrantStore {
     return this.#partner(partnerId);
   }
 
-  /** A disabled partner's or client's origins are not allowed before the caller is known. */
+  /**
+   * A disabled partner's or client's origins are not allowed before the caller is known. When the
+   * table cannot be read the answer is "not allowed" (already logged by the read): this question is
+   * asked for CORS headers only, also while an error answer is being built (a 401, the 503 of this very
+   * outage), and must neither widen anything nor turn that answer into a 500. A preflight then gets no
+   * CORS headers, which a browser treats exactly like a failed preflight.
+   */
   async isOriginAllowed(origin: string): Promise<boolean> {
     if (!fitsKey(origin)) return false;
+    try {
+      return await this.#originAllowed(origin);
+    } catch (err) {
+      if (err instanceof GrantStoreUnavailableError) return false;
+      throw err;
+    }
+  }
+
+  async #originAllowed(origin: string): Promise<boolean> {
     const allowed = await this.#cache.get(`origin\n${origin}`, async () => {
       const pointer = await this.#pointer(originKey(origin), (raw) => decodeOriginItem(origin, raw));
       if (pointer === undefined) return undefined;
