@@ -10,7 +10,7 @@ import { DynamoGrantStore, UNCONFIRMED_VERSION } from '../../src/adapters/dynamo
 import { preflightHandler } from '../../src/http/preflight.js';
 import { healthRoute } from '../../src/routes/health.js';
 import { whoamiRoute } from '../../src/routes/whoami.js';
-import { apiEvent, lambdaContext } from '../support/apiEvent.js';
+import { apiEvent } from '../support/apiEvent.js';
 import { testDeps } from '../support/brokerDeps.js';
 import { brokerConfig, FIXTURE_API_KEYS } from '../support/configFixture.js';
 import { invokeRoute } from '../support/invokeRoute.js';
@@ -57,7 +57,7 @@ describe('grant table outage through the handler stack', () => {
   }, 30_000);
 
   it('a preflight answers without CORS headers (a failed preflight to the browser), not a 500', async () => {
-    const res = await preflightHandler(() => depsWith())(apiEvent({ method: 'OPTIONS', path: '/v1/uploads', headers: { origin: 'https://app.acme.example' } }), lambdaContext as never);
+    const res = await preflightHandler(() => depsWith())(apiEvent({ method: 'OPTIONS', path: '/v1/uploads', headers: { origin: 'https://app.acme.example' } }));
     expect(res.statusCode).toBe(204);
     expect(res.headers?.['access-control-allow-origin']).toBeUndefined();
   }, 30_000);
