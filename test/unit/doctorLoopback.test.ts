@@ -75,11 +75,13 @@ describe('diagnosePartner against an STS that answers AccessDenied', () => {
     expect(trust!.causes![0]).toMatch(/ExternalId in the config for partner acme differs from the sts:ExternalId the role's trust policy requires/);
   }, 30_000);
 
-  it('a partner without an ExternalId: the role may require one the config lacks', async () => {
-    const partner = brokerConfig().partners.globex!;
+  it('a partner without an ExternalId: the role may require one the config lacks (and a disabled partner is said so)', async () => {
+    const partner = brokerConfig({ partners: { globex: { disabled: true } } }).partners.globex!;
     const report = await diagnosePartner('globex', partner, ['backend'], { stsEndpoint: sts.url, credentials: CREDENTIALS, timeoutMs: 5000 });
     expect(bodies.at(-1)!.has('ExternalId')).toBe(false);
-    expect(report.findings[0]!.causes![0]).toMatch(/requires an sts:ExternalId, and the config has none for partner globex/);
+    expect(report.findings.map((f) => `${f.status} ${f.check}`)).toEqual(['warn config', 'fail trust']);
+    expect(report.findings[0]!.message).toBe('partner globex is disabled: the broker issues nothing to its clients');
+    expect(report.findings[1]!.causes![0]).toMatch(/requires an sts:ExternalId, and the config has none for partner globex/);
   }, 30_000);
 });
 

@@ -71,6 +71,11 @@ export async function diagnosePartner(partnerId: string, partner: Partner, clien
     }),
   });
   const findings: Finding[] = [];
+  // Checked all the same (to re-enable with confidence), but say why callers are refused today.
+  if (partner.disabled === true) findings.push({ check: 'config', status: 'warn', message: `partner ${partnerId} is disabled: the broker issues nothing to its clients` });
+  for (const id of clientIds) {
+    if (partner.clients[id]!.disabled === true) findings.push({ check: 'config', status: 'warn', client: id, message: `client ${id} is disabled: the broker issues nothing to it` });
+  }
   const base = { partner: partnerId, roleArn: partner.roleArn, bucket: partner.bucket, region: partner.region, clients: clientIds };
 
   const assume = (policy: string, identity: ReturnType<typeof doctorIdentity>, durationSeconds: number) => {
@@ -110,7 +115,7 @@ export async function diagnosePartner(partnerId: string, partner: Partner, clien
   }
   findings.push({
     check: 'trust', status: 'ok',
-    message: `assumed the role${partner.externalId === undefined ? '' : ' with the ExternalId'}, SourceIdentity and session tags, for ${partnerSeconds} s`,
+    message: `assumed the role with ${partner.externalId === undefined ? '' : 'the ExternalId, '}SourceIdentity and session tags, for ${partnerSeconds} s`,
   });
 
   // 2. Per client: its own session (its grant prefix and actions, its session length), then the probes.
@@ -168,10 +173,12 @@ async function probeClient(client: S3Client, partner: Partner, plan: ClientPlan)
   const ctx = { clientId: plan.clientId, prefix: plan.prefix, bucket: Bucket, roleArn: partner.roleArn, partition: partitionOf(partner.roleArn) };
   const fail = (check: 'list' | 'read' | 'write' | 'delete', facts: AwsErrorFacts) => findings.push(diagnoseS3(facts, { ...ctx, check }));
   let listedKey: string | undefined;
+  let listAllowed = false;
 
   if (plan.actions.includes('list')) {
     const listed = await attempt(() => client.send(new ListObjectsV2Command({ Bucket, Prefix: plan.prefix, MaxKeys: 1 })));
     if (listed.ok) {
+      listAllowed = true;
       listedKey = listed.value.Contents?.[0]?.Key;
       findings.push({ check: 'list', status: 'ok', ...where, message: `ListObjectsV2 MaxKeys=1 under "${plan.prefix}" (${listedKey === undefined ? 'empty' : 'not empty'})` });
     } else {
@@ -218,8 +225,9 @@ async function probeClient(client: S3Client, partner: Partner, plan: ClientPlan)
       const missing = await attempt(() => client.send(new HeadObjectCommand({ Bucket, Key: `${plan.prefix}${DOCTOR_MISSING_KEY}` })));
       if (!missing.ok && (missing.facts.name === 'NotFound' || missing.facts.name === 'NoSuchKey' || missing.facts.status === 404)) {
         findings.push({ check: 'read', status: 'ok', ...where, message: 'HeadObject of a missing key answered 404 (allowed, nothing there)' });
-      } else if (!missing.ok && missing.facts.status === 403 && !plan.actions.includes('list')) {
-        findings.push({ check: 'read', status: 'skip', ...where, message: 'not checked: no object to read, and without list S3 answers 403 for a missing key whether or not reading is allowed' });
+      } else if (!missing.ok && missing.facts.status === 403 && !listAllowed) {
+        // Only a caller that may list gets 404 for a missing key; without that, 403 says nothing about reading.
+        findings.push({ check: 'read', status: 'skip', ...where, message: 'not checked: no object to read, and without a working list S3 answers 403 for a missing key whether or not reading is allowed' });
       } else if (!missing.ok) {
         fail('read', missing.facts);
       } else {
