@@ -96,7 +96,8 @@ export function localDynamoClient(endpoint: string): DynamoDBDocumentClient {
 }
 
 async function answers(endpoint: string): Promise<boolean> {
-  const client = localDynamoClient(endpoint);
+  // one short attempt: a port held by something else that accepts and never answers must not stall the poll
+  const client = createGrantTableClient({ endpoint, timeoutMs: 1000, maxAttempts: 1, region: LOCAL_DYNAMO_REGION, credentials: LOCAL_DYNAMO_CREDENTIALS });
   try {
     await client.send(new ListTablesCommand({ Limit: 1 }));
     return true;
