@@ -230,6 +230,8 @@ export async function awsCliSandbox(stack: StackState, label: string): Promise<A
       // the local gateway refuses flexible-checksum streaming uploads, which newer botocore sends by default (docs/local-aws.md)
       AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
+      // the credential helper caches by default: keep its cache inside the sandbox, never in the tester's home
+      XDG_CACHE_HOME: join(dir, 'cache'),
       ...extra,
     }),
     aws: (env, args) => run('aws', ['--endpoint-url', stack.endpoint, '--region', stack.region, ...args], { env, timeoutMs: 90_000 }),
