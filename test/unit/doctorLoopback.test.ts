@@ -85,6 +85,52 @@ describe('diagnosePartner against an STS that answers AccessDenied', () => {
   }, 30_000);
 });
 
+describe('diagnosePartner when trust works but a client\'s session does not', () => {
+  it('names the client and the MaxSessionDuration; bucket reads the role refuses are "not checked"', async () => {
+    let calls = 0;
+    const okXml = () => '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>'
+      + '<AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/Role-A/s</Arn><AssumedRoleId>AROA3XFRBF535PLBIFPI4:s</AssumedRoleId></AssumedRoleUser>'
+      + '<Credentials><AccessKeyId>ASIADOCTORTRUSTOK001</AccessKeyId><SecretAccessKey>d0ct0rTrustS3ssionSecretNeverPrinted+/0</SecretAccessKey>'
+      + `<SessionToken>FwoGZXIvYXdzEDoctorTrustSessionToken${'Q'.repeat(60)}</SessionToken><Expiration>${new Date(Date.now() + 900_000).toISOString()}</Expiration></Credentials>`
+      + '</AssumeRoleResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata></AssumeRoleResponse>';
+    const stsOk = await serve((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        calls += 1;
+        if (calls === 1) {
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          res.end(okXml());
+          return;
+        }
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>ValidationError</Code>'
+          + '<Message>The requested DurationSeconds exceeds the MaxSessionDuration set for this role.</Message></Error><RequestId>r</RequestId></ErrorResponse>');
+      });
+    });
+    // S3 refuses every bucket read, as for a role without the optional statement
+    const s3 = await serve((req, res) => {
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>x</RequestId></Error>');
+    });
+    try {
+      const partner = brokerConfig().partners.acme!;
+      const report = await diagnosePartner('acme', partner, ['backend'], { stsEndpoint: stsOk.url, s3Endpoint: s3.url, credentials: CREDENTIALS, timeoutMs: 5000 });
+      expect(report.findings.map((f) => `${f.status} ${f.client ?? '-'} ${f.check}`)).toEqual([
+        'ok - trust', 'fail backend session', 'skip - cors', 'skip - lifecycle', 'skip - bucket-policy',
+      ]);
+      expect(report.findings[1]!.causes![0]).toMatch(/raise the role's MaxSessionDuration to at least 3600 s/);
+      expect(report.findings[2]!.message).toMatch(/^not checked: the role may not read it \(s3:GetBucketCORS\)/);
+      expect(report).toMatchObject({ result: 'failed', exitCode: 1 });
+      // the bucket reads went to S3 with the trust session; no object probe ran without a session
+      expect(s3.requests()).toBe(3);
+    } finally {
+      await stsOk.close();
+      await s3.close();
+    }
+  }, 30_000);
+});
+
 describe('npm run doctor', () => {
   /** Async on purpose: the loopback STS answers from this process, so a blocking spawn would starve it. */
   function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {

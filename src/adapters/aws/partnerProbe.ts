@@ -121,14 +121,18 @@ export async function diagnosePartner(partnerId: string, partner: Partner, clien
   // 2. Per client: its own session (its grant prefix and actions, its session length), then the probes.
   for (const clientId of clientIds) {
     const plan = clientPlan(partner, clientId, suffix);
-    const session = await assume(
-      buildSessionPolicy({ partition: partitionOf(partner.roleArn), bucket: partner.bucket, prefix: plan.prefix, actions: plan.actions }),
-      doctorIdentity(partnerId, clientId),
-      plan.durationSeconds,
-    );
+    let policy: string;
+    try {
+      policy = buildSessionPolicy({ partition: partitionOf(partner.roleArn), bucket: partner.bucket, prefix: plan.prefix, actions: plan.actions });
+    } catch (err) {
+      // The broker would refuse this client's every request the same way (a prefix too long for STS, say).
+      findings.push({ check: 'session', status: 'fail', client: clientId, prefix: plan.prefix, message: `no session policy can be built: ${(err as Error).message}`, causes: [] });
+      continue;
+    }
+    const session = await assume(policy, doctorIdentity(partnerId, clientId), plan.durationSeconds);
     if (!session.ok) {
       const finding = diagnoseAssumeRole(session.facts, { partnerId, roleArn: partner.roleArn, externalId: partner.externalId !== undefined, durationSeconds: plan.durationSeconds });
-      findings.push({ ...finding, client: clientId, prefix: plan.prefix });
+      findings.push({ ...finding, check: 'session', client: clientId, prefix: plan.prefix });
       continue;
     }
     const client = s3(session.value);
