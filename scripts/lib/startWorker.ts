@@ -285,7 +285,9 @@ sts-broker is serving ${apiUrl} (ready after ${elapsed()}; config: ${configFile}
 local AWS: ${endpoint} in ${dir}${aws.startedByUs ? '' : ' (already running before this run: left running on stop)'}
 
 Your demo folder, private to this run (mode 0700, removed on Ctrl-C): ${demoDir}
-Paste these into a shell; the demo API key is shown once and valid while this runs:
+${startOptions.configFile ? `Serving your config ${configFile}: the demo API key below is NOT in it, so the commands need one of your
+clients' keys in BROKER_API_KEY (and its partner's bucket and prefix) instead.
+` : ''}Paste these into a shell; the demo API key is shown once and valid while this runs:
   export BROKER_URL=${q(apiUrl)}
   export BROKER_API_KEY=${q(key.key)}
   export DEMO_DIR=${q(demoDir)}
