@@ -111,7 +111,12 @@ export function wire(options: WireOptions): BrokerDeps {
   }
 }
 
-/** Cold start for handlers that call no AWS API: no STS, no S3, no SDK in their bundle. */
-export function coldStartWithoutAws(options: { env?: Record<string, string | undefined> } = {}): BrokerDeps {
-  return wire({ ...options, presigner: noPresigner, issuer: () => noIssuer });
+/**
+ * Cold start for handlers that call no AWS API: no STS, no S3, no SDK in their bundle. Those that
+ * read grants (whoami, preflight) pass `grantTable` from ./grantTableChoice.ts, which only a
+ * dynamodb-store bundle fills (and then carries the DynamoDB client).
+ */
+export function coldStartWithoutAws(options: { env?: Record<string, string | undefined>; grantTable?: GrantTableFactory | undefined } = {}): BrokerDeps {
+  const { grantTable, ...rest } = options;
+  return wire({ ...rest, presigner: noPresigner, issuer: () => noIssuer, ...(grantTable === undefined ? {} : { grantTable }) });
 }
