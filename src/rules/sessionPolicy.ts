@@ -88,11 +88,14 @@ function listStatement(scope: Scope): Statement | undefined {
  * - Write-once: deny an object-creating write (PutObject, CompleteMultipartUpload) without
  *   If-None-Match; `s3:ObjectCreationOperation` exempts CreateMultipartUpload and UploadPart, which
  *   take no conditional header.
- * - Tags: deny any tag key outside the contract, and each per-caller tag with another value. SSE:
- *   deny another algorithm or key. These use the IfExists forms: UploadPart and the completion
- *   carry no tagging or SSE header, so their mere absence cannot be denied without breaking
- *   multipart uploads; the signed URL makes the client send them, and the partner's bucket default
- *   encryption covers a request without SSE headers (`npm run partner-policy` says so).
+ * - Tags: deny each per-caller tag sent with another value; SSE: deny another algorithm or key.
+ *   Only a value that is present and different is denied, never an absent one: UploadPart and the
+ *   completion carry no tagging or SSE header, so denying absence would break multipart uploads.
+ *   The signed URL makes the client send them, and the partner's bucket default encryption covers
+ *   a request without SSE headers (`npm run partner-policy` says so). "Present" is spelled with
+ *   Null, not IfExists, which Ceph's evaluator reads the other way round (docs/upload-contracts.md).
+ *   Extra tag keys are denied only by the bucket policy `partner-policy` prints: Ceph's STS refuses
+ *   the ForAnyValue: qualifier on s3:RequestObjectTagKeys, and the broker's sessions must work there.
  * - Checksums and metadata have no IAM condition keys: only the signature binds them.
  */
 function contractStatements(scope: Scope, contract: SessionContract | undefined): Statement[] {
@@ -109,19 +112,18 @@ function contractStatements(scope: Scope, contract: SessionContract | undefined)
   const tagKeys = Object.keys(contract.tags);
   if (writes && tagKeys.length > 0) {
     const tagActions = ['s3:PutObject', 's3:PutObjectTagging'];
-    out.push({ Sid: 'TagKeys', Effect: 'Deny', Action: tagActions, Resource: resource, Condition: { 'ForAnyValue:StringNotEquals': { 's3:RequestObjectTagKeys': tagKeys } } });
     Object.entries(contract.tags).forEach(([key, value], i) => {
       if (value === null) return;
-      out.push({ Sid: `Tag${i}`, Effect: 'Deny', Action: tagActions, Resource: resource, Condition: { StringNotEqualsIfExists: { [`s3:RequestObjectTag/${key}`]: value } } });
+      out.push({ Sid: `Tag${i}`, Effect: 'Deny', Action: tagActions, Resource: resource, Condition: whenPresentAndNot(`s3:RequestObjectTag/${key}`, value) });
     });
   }
   const sse = contract.encryption;
   if (writes && sse !== undefined) {
-    out.push({ Sid: 'Sse', Effect: 'Deny', Action: 's3:PutObject', Resource: resource, Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': sse.type } } });
+    out.push({ Sid: 'Sse', Effect: 'Deny', Action: 's3:PutObject', Resource: resource, Condition: whenPresentAndNot('s3:x-amz-server-side-encryption', sse.type) });
     if (sse.type === 'aws:kms') {
       out.push({
         Sid: 'SseKey', Effect: 'Deny', Action: 's3:PutObject', Resource: resource,
-        Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': sse.keyId } },
+        Condition: whenPresentAndNot('s3:x-amz-server-side-encryption-aws-kms-key-id', sse.keyId),
       });
     }
   }
@@ -134,4 +136,9 @@ function contractStatements(scope: Scope, contract: SessionContract | undefined)
     if (kms.length > 0) out.push({ Sid: 'Kms', Effect: 'Allow', Action: kms, Resource: sse.keyId });
   }
   return out;
+}
+
+/** A Deny condition that holds when `key` is in the request with a value other than `value`. */
+function whenPresentAndNot(key: string, value: string): Record<string, Record<string, string>> {
+  return { StringNotEquals: { [key]: value }, Null: { [key]: 'false' } };
 }

@@ -1,0 +1,252 @@
+/**
+ * Upload contracts where the local gateway proves nothing (docs/upload-contracts.md): the exact
+ * signed headers and canonical request of PUT and part URLs (x-amz-checksum-*, SSE), the POST
+ * policy's eq conditions, the multipart commands (tags, metadata, SSE, checksum algorithm,
+ * If-None-Match on the completion), the session policy under the IAM simulator, and the config rules.
+ */
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
+import { S3MultipartStore } from '../../src/adapters/aws/s3Multipart.js';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
+import { crossChecks } from '../../src/config/crossChecks.js';
+import { configSchema } from '../../src/config/schema.js';
+import { GrantViolationError, InvalidRequestError } from '../../src/domain/errors.js';
+import type { PresignBase, TemporaryCredentials, UploadContract, UploadTerms } from '../../src/domain/model.js';
+import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
+import {
+  assertPostAllowed, checkedChecksum, contractHeaders, renderTemplate, sessionContract, taggingXml, uploadTerms,
+} from '../../src/rules/uploadContract.js';
+import { configObject } from '../support/configFixture.js';
+import { simulate, validatePolicy } from '../support/iamSim.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const credentials: TemporaryCredentials = {
+  accessKeyId: 'ASIAEXAMPLESESSION', secretAccessKey: 'session-secret', sessionToken: 'session-token', expiration: new Date(NOW + 3600_000),
+};
+const base: PresignBase = {
+  credentials, key: 'acme/u/report.bin', expiresInSeconds: 300, signingDate: new Date(NOW),
+  target: { bucket: 'partner-bucket', region: 'eu-west-1', forcePathStyle: false },
+};
+const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const caller = { subjectSegment: 'alice', clientId: 'web', partnerId: 'acme' };
+const md5 = (s: string) => createHash('md5').update(s).digest('base64');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64');
+
+const contract: UploadContract = {
+  integrity: 'sha256', overwrite: false,
+  tags: { owner: '${sub}', req: '${requestId}' },
+  metadata: { 'uploaded-by': '${sub}', via: '${client}' },
+  encryption: { type: 'aws:kms', keyId: KEY_ARN },
+};
+const terms = uploadTerms(contract, caller, 'req-1', { algorithm: 'sha256', value: sha256('hello') })!;
+
+describe('rules: templates, checksums, header spellings', () => {
+  it('fills ${sub}, ${client}, ${partner} and ${requestId}; leaves ${requestId} when no request is given', () => {
+    expect(renderTemplate('${partner}/${client}/${sub}/${requestId}', caller, 'r 1$')).toBe('acme/web/alice/r_1_');
+    expect(renderTemplate('x-${requestId}', caller)).toBe('x-${requestId}');
+  });
+
+  it('checksums: required under integrity, refused without, algorithm and base64 length checked', () => {
+    expect(checkedChecksum(undefined, undefined)).toBeUndefined();
+    expect(() => checkedChecksum(undefined, { algorithm: 'md5', value: md5('x') })).toThrow(InvalidRequestError);
+    expect(() => checkedChecksum(contract, undefined)).toThrow(/checksum is required.*sha256/);
+    expect(() => checkedChecksum(contract, { algorithm: 'md5', value: md5('x') })).toThrow(/must be "sha256"/);
+    expect(() => checkedChecksum(contract, { algorithm: 'sha256', value: md5('x') })).toThrow(/base64 of the 32-byte sha256/);
+    expect(() => checkedChecksum({ ...contract, integrity: 'crc32c' }, { algorithm: 'crc32c', value: 'AAAAAA==' })).not.toThrow();
+    expect(checkedChecksum(contract, { algorithm: 'sha256', value: sha256('x') })).toEqual({ algorithm: 'sha256', value: sha256('x') });
+  });
+
+  it('contract headers: every element, lowercase as signed; the tagging header URL-encodes', () => {
+    expect(contractHeaders(terms)).toEqual({
+      'x-amz-checksum-sha256': sha256('hello'),
+      'if-none-match': '*',
+      'x-amz-tagging': 'owner=alice&req=req-1',
+      'x-amz-meta-uploaded-by': 'alice',
+      'x-amz-meta-via': 'web',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN,
+    });
+    expect(contractHeaders(undefined)).toEqual({});
+    expect(taggingXml({ 'a&b': '<x>' })).toBe('<Tagging><TagSet><Tag><Key>a&amp;b</Key><Value>&lt;x&gt;</Value></Tag></TagSet></Tagging>');
+  });
+
+  it('POST is refused under overwrite: false, with the reason', () => {
+    expect(() => assertPostAllowed(contract)).toThrow(GrantViolationError);
+    expect(() => assertPostAllowed(contract)).toThrow(/cannot carry If-None-Match/);
+    expect(() => assertPostAllowed({ ...contract, overwrite: true })).not.toThrow();
+    expect(() => assertPostAllowed(undefined)).not.toThrow();
+  });
+});
+
+describe('S3Presigner under a contract: real signed headers, never the query', () => {
+  it('PUT: X-Amz-SignedHeaders is exactly Content-Length, Content-Type, host and every contract header; headers lists each', async () => {
+    const { url, headers } = await new S3Presigner().presignPut({ ...base, contentType: 'application/pdf', contentLength: 5, terms });
+    const q = new URL(url).searchParams;
+    expect(q.get('X-Amz-SignedHeaders')).toBe([
+      'content-length', 'content-type', 'host', 'if-none-match', 'x-amz-checksum-sha256', 'x-amz-meta-uploaded-by', 'x-amz-meta-via',
+      'x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-tagging',
+    ].join(';'));
+    for (const name of q.keys()) expect(name.toLowerCase()).not.toMatch(/^(x-amz-(checksum|tagging|meta|server-side)|content-md5|if-none-match)/);
+    expect(headers).toEqual({
+      'Content-Type': 'application/pdf', 'Content-Length': '5', 'If-None-Match': '*', 'x-amz-checksum-sha256': sha256('hello'),
+      'x-amz-tagging': 'owner=alice&req=req-1', 'x-amz-meta-uploaded-by': 'alice', 'x-amz-meta-via': 'web',
+      'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN,
+    });
+  });
+
+  it('PUT: each contract value is inside the signature (SSE, KMS key and checksum are not enforced by the local gateway, so this is their proof)', async () => {
+    const p = new S3Presigner();
+    const sig = async (t: UploadTerms) => new URL((await p.presignPut({ ...base, contentType: 'application/pdf', contentLength: 5, terms: t })).url).searchParams.get('X-Amz-Signature');
+    const reference = await sig(terms);
+    expect(await sig(terms)).toBe(reference);
+    for (const changed of [
+      { ...terms, checksum: { algorithm: 'sha256' as const, value: sha256('other') } },
+      { ...terms, encryption: { type: 'aws:kms' as const, keyId: KEY_ARN.replace('1234abcd', '9999abcd') } },
+      { ...terms, encryption: { type: 'AES256' as const } },
+      { ...terms, tags: { owner: 'mallory', req: 'req-1' } },
+      { ...terms, metadata: { 'uploaded-by': 'mallory', via: 'web' } },
+    ]) {
+      expect(await sig(changed)).not.toBe(reference);
+    }
+  });
+
+  it('PUT with md5 and with crc32c: Content-MD5 / x-amz-checksum-crc32c are signed headers', async () => {
+    const p = new S3Presigner();
+    const m = await p.presignPut({ ...base, contentType: 'text/plain', contentLength: 5, terms: { noOverwrite: false, tags: {}, metadata: {}, checksum: { algorithm: 'md5', value: md5('hello') } } });
+    expect(new URL(m.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-md5;content-type;host');
+    expect(m.headers['Content-MD5']).toBe(md5('hello'));
+    const c = await p.presignPut({ ...base, contentType: 'text/plain', contentLength: 5, terms: { noOverwrite: false, tags: {}, metadata: {}, checksum: { algorithm: 'crc32c', value: 'mnG7TA==' } } });
+    expect(new URL(c.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;x-amz-checksum-crc32c');
+  });
+
+  it('PUT without a contract is unchanged (v1)', async () => {
+    const { url, headers } = await new S3Presigner().presignPut({ ...base, contentType: 'text/plain', contentLength: 5 });
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(headers).toEqual({ 'Content-Type': 'text/plain', 'Content-Length': '5' });
+  });
+
+  it('part URL: signs the part\'s checksum as a header', async () => {
+    const { url, headers } = await new S3Presigner().presignUploadPart({ ...base, uploadId: 'u1', partNumber: 2, contentLength: 5, checksum: { algorithm: 'sha256', value: sha256('hello') } });
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host;x-amz-checksum-sha256');
+    expect(headers).toEqual({ 'Content-Length': '5', 'x-amz-checksum-sha256': sha256('hello') });
+  });
+
+  it('POST: eq conditions pin tagging (XML), metadata, SSE and the checksum, and the fields carry them', async () => {
+    const postTerms: UploadTerms = { ...terms, noOverwrite: false };
+    const { fields } = await new S3Presigner().presignPost({ ...base, contentType: 'application/pdf', maxBytes: 100, terms: postTerms });
+    const policy = JSON.parse(Buffer.from(fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
+    const expected: Record<string, string> = {
+      tagging: '<Tagging><TagSet><Tag><Key>owner</Key><Value>alice</Value></Tag><Tag><Key>req</Key><Value>req-1</Value></Tag></TagSet></Tagging>',
+      'x-amz-checksum-sha256': sha256('hello'),
+      'x-amz-meta-uploaded-by': 'alice',
+      'x-amz-meta-via': 'web',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN,
+    };
+    for (const [k, v] of Object.entries(expected)) {
+      expect(fields[k]).toBe(v);
+      expect(policy.conditions).toContainEqual(['eq', `$${k}`, v]);
+    }
+    await expect(new S3Presigner().presignPost({ ...base, contentType: 'application/pdf', maxBytes: 100, terms })).rejects.toThrow(/If-None-Match/);
+  });
+});
+
+describe('S3MultipartStore under a contract (exact command inputs)', () => {
+  const s3 = mockClient(S3Client);
+  beforeEach(() => { s3.reset(); });
+  afterAll(() => s3.restore());
+  const store = () => new S3MultipartStore({ timeoutMs: 1000, maxAttempts: 1 });
+  const call = { credentials, target: base.target, key: base.key };
+
+  it('create carries tags, metadata, SSE and the checksum algorithm, never If-None-Match or a checksum value', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    await store().create({ ...call, contentType: 'application/pdf', terms, checksumAlgorithm: 'sha256' });
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0]!.args[0].input).toStrictEqual({
+      Bucket: 'partner-bucket', Key: base.key, ContentType: 'application/pdf', Tagging: 'owner=alice&req=req-1',
+      Metadata: { 'uploaded-by': 'alice', via: 'web' }, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ARN, ChecksumAlgorithm: 'SHA256',
+    });
+  });
+
+  it('complete carries If-None-Match: * and each part\'s checksum; S3\'s 412 is a 403 that says why', async () => {
+    s3.on(CompleteMultipartUploadCommand).resolvesOnce({ ETag: '"e-1"' });
+    await store().complete({ ...call, uploadId: 'u1', parts: [{ partNumber: 1, etag: '"a"', checksum: sha256('x') }], checksumAlgorithm: 'sha256', noOverwrite: true });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0]!.args[0].input).toStrictEqual({
+      Bucket: 'partner-bucket', Key: base.key, UploadId: 'u1', IfNoneMatch: '*',
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"a"', ChecksumSHA256: sha256('x') }] },
+    });
+    s3.on(CompleteMultipartUploadCommand).rejects(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'exists' }));
+    await expect(store().complete({ ...call, uploadId: 'u1', parts: [{ partNumber: 1, etag: '"a"' }], noOverwrite: true }))
+      .rejects.toThrow(GrantViolationError);
+  });
+});
+
+describe('session policy under the IAM simulator', () => {
+  const scope = { partition: 'aws' as const, bucket: 'partner-bucket', prefix: 'acme/u/', actions: ['write' as const] };
+  const policy = buildSessionPolicy(scope, sessionContract(contract, caller));
+  const OBJ = 'arn:aws:s3:::partner-bucket/acme/u/a.bin';
+
+  it('is a valid session policy that fits, with kms:GenerateDataKey and kms:Decrypt on the key only', () => {
+    expect(validatePolicy(policy)).toEqual([]);
+    expect(policy.length).toBeLessThanOrEqual(2048);
+    expect(JSON.parse(policy).Statement).toContainEqual({ Sid: 'Kms', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: KEY_ARN });
+  });
+
+  it.each([
+    ['PutObject with If-None-Match', 's3:PutObject', { 's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true' }, 'Allowed'],
+    ['PutObject (or Complete) without If-None-Match', 's3:PutObject', { 's3:ObjectCreationOperation': 'true' }, 'ExplicitlyDenied'],
+    ['UploadPart / CreateMultipartUpload (no conditional header)', 's3:PutObject', { 's3:ObjectCreationOperation': 'false' }, 'Allowed'],
+    ['the contract\'s tag value', 's3:PutObject', { 's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true', 's3:RequestObjectTag/owner': 'alice' }, 'Allowed'],
+    ['another owner tag', 's3:PutObject', { 's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true', 's3:RequestObjectTag/owner': 'mallory' }, 'ExplicitlyDenied'],
+    ['retagging with another owner', 's3:PutObjectTagging', { 's3:RequestObjectTag/owner': 'mallory' }, 'ExplicitlyDenied'],
+    ['SSE-S3 instead of KMS', 's3:PutObject', { 's3:ObjectCreationOperation': 'false', 's3:x-amz-server-side-encryption': 'AES256' }, 'ExplicitlyDenied'],
+    ['another KMS key', 's3:PutObject', { 's3:ObjectCreationOperation': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN.replace('1234abcd', '9999abcd') }, 'ExplicitlyDenied'],
+    ['the contract\'s KMS key', 's3:PutObject', { 's3:ObjectCreationOperation': 'false', 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN }, 'Allowed'],
+  ])('%s → %s', async (_name, action, context, expected) => {
+    await expect(simulate(policy, action, OBJ, context as Record<string, string>)).resolves.toBe(expected);
+  });
+
+  it('no contract: exactly the v1 policy', () => {
+    expect(buildSessionPolicy(scope, sessionContract(undefined, caller))).toBe(buildSessionPolicy(scope));
+  });
+
+  it('a per-request tag is pinned by nobody in the session (it changes per URL)', () => {
+    expect(policy).not.toContain('RequestObjectTag/req');
+    expect(policy).toContain('"s3:RequestObjectTag/owner":"alice"');
+  });
+});
+
+describe('config: the contract is validated like the rest', () => {
+  const withUpload = (upload: unknown) => configObject({ partners: { acme: { clients: { backend: { upload } } } } });
+
+  it('accepts a full contract and fills defaults', () => {
+    const parsed = configSchema.parse(withUpload({ tags: { owner: '${sub}' } }));
+    expect(parsed.partners.acme!.clients.backend!.upload).toEqual({ integrity: 'none', overwrite: true, tags: { owner: '${sub}' }, metadata: {} });
+    expect(configSchema.safeParse(withUpload(contract)).success).toBe(true);
+  });
+
+  it.each([
+    [{ integrity: 'sha1' }, 'integrity'],
+    [{ tags: { owner: 'a*b' } }, 'tags'],
+    [{ tags: { 'aws:x': 'y' } }, 'tags'],
+    [{ metadata: { Upper: 'x' } }, 'metadata'],
+    [{ metadata: { a: '${unknown}' } }, 'metadata'],
+    [{ encryption: { type: 'aws:kms', keyId: 'alias/mine' } }, 'encryption'],
+    [{ encryption: { type: 'AES256', keyId: KEY_ARN } }, 'encryption'],
+    [{ tags: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, 'v'])) }, 'tags'],
+    [{ checksum: 'md5' }, 'upload'],
+  ])('refuses %j (at %s)', (upload, where) => {
+    const parsed = configSchema.safeParse(withUpload(upload));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((i) => i.path.join('.')).join(' ')).toContain(where);
+  });
+
+  it('refuses a contract whose widest session policy exceeds 2048 characters, at .upload', () => {
+    const tags = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`tag-number-${i}`, `${'v'.repeat(60)}-\${sub}`]));
+    const config = configSchema.parse(withUpload({ tags }));
+    const issues = crossChecks(config);
+    expect(issues).toEqual([expect.objectContaining({ path: 'partners.acme.clients.backend.upload', message: expect.stringMatching(/2048/) })]);
+    expect(crossChecks(configSchema.parse(withUpload({ tags: { owner: '${sub}' }, overwrite: false })))).toEqual([]);
+  });
+});
