@@ -189,7 +189,10 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
   const threshold = options.multipartThreshold ?? 2 * DEFAULT_PART_BYTES;
   const expires = options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn };
 
-  /** Files by the key generateObjectKey gave them: signRequest learns a file's size and type from its key. */
+  /**
+   * Files by the key generateObjectKey gave them: signRequest learns a file's size and type from its key. Kept
+   * after use: Uppy signs the same key again when a paused or failed single upload is resumed or retried.
+   */
   const files = new Map<string, { size: number; type: string; fingerprint: string }>();
   /** Multipart uploads by upload id (mirrored in storage). */
   const uploads = new Map<string, SavedUpload>();
@@ -248,14 +251,12 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
     if (single === 'POST') {
       const presigned = await transport.call('presignUpload', { body: { method: 'POST', key: request.key, contentType, ...expires } });
       if (presigned.method !== 'POST') throw new Error('brokerUppy: the broker answered a POST presign with a PUT');
-      files.delete(request.key);
       return { url: presigned.url, fields: presigned.fields, key: presigned.key };
     }
     const presigned = await transport.call('presignUpload', {
       body: { method: 'PUT', key: request.key, contentType, contentLength: file.size, ...expires },
     });
     if (presigned.method !== 'PUT') throw new Error('brokerUppy: the broker answered a PUT presign with a POST');
-    files.delete(request.key);
     return { url: presigned.url, headers: headersToSend(presigned.headers, true), key: presigned.key };
   }
 
@@ -269,7 +270,6 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
       // Uppy cuts the file in getChunkSize's parts; a part of another length would fail its signature
       throw new Error(`brokerUppy: the broker planned parts of ${created.partSize} bytes, Uppy cuts ${partSize}`);
     }
-    files.delete(request.key);
     save({
       uploadId: created.uploadId, key: created.key, relativeKey: created.relativeKey, contentLength: file.size, partSize,
       contentType: file.type, fingerprint: file.fingerprint, savedAt: Date.now(),

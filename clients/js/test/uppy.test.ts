@@ -68,6 +68,9 @@ describe('brokerUppy: @uppy/aws-s3 6 through the broker', T, () => {
     assert.equal(signed.fields, undefined);
     const res = await fetch(signed.url, { method: 'PUT', headers: signed.headers!, body: data });
     assert.equal(res.status, 200);
+    // a paused or retried single upload signs the same key again
+    await broker.awsS3Options.signRequest({ method: 'PUT', key, contentType: 'image/png' });
+    assert.equal(fake.calls('/v1/uploads').length, 2);
     assert.deepEqual(new Uint8Array(fake.objects.get(`partner/client/${key}`)!.body), data);
   });
 
