@@ -35,7 +35,7 @@ export function osUser(): string {
 export class YamlAdminStore implements AdminStore {
   readonly name: string;
 
-  constructor(private readonly file: string, private readonly options: { by?: string; clock?: () => number } = {}) {
+  constructor(readonly file: string, private readonly options: { by?: string; clock?: () => number } = {}) {
     this.name = `yaml:${file}`;
   }
 
