@@ -145,7 +145,7 @@ export async function observabilityCost(bench: Bench, runs: Runs): Promise<Obser
   // the same fields through the logger, inside an invocation (its keys added), into the counting sink
   const logger = createLogger('sts-broker');
   const sink = new LogSink();
-  const { loggerLineUs, flushUs } = await sink.around(async () => runInvocation({ requestId: AUDIT_FIELDS.requestId, route: 'createUpload' }, () => {
+  const { loggerLineUs, flushUs } = await sink.around(async () => runInvocation({ requestId: AUDIT_FIELDS.requestId, route: 'presignUpload' }, () => {
     setInvocationCaller('bench', 'backend');
     const logged = perCallUs(rounds, size, () => logger.info('issued', AUDIT_FIELDS));
     // one presign's metrics: the issuance, a session-cache miss, one STS call; then the flush

@@ -20,7 +20,7 @@ export interface MetricPoint {
 export interface InvocationContext {
   /** API Gateway's request id (or a fresh UUID locally): the `correlation_id` of every line. */
   readonly requestId: string;
-  /** The route's operation id (`createUpload`, `vendCredentials`, …): a metric dimension. */
+  /** The route's operation id (`presignUpload`, `vendCredentials`, …): a metric dimension. */
   readonly route: string;
   partner?: string;
   client?: string;

@@ -62,7 +62,7 @@ export function auditIssuance(_logger: Logger, issuance: Issuance): void {
 export interface Refusal {
   requestId: string;
   caller: Caller;
-  /** The route's operation id (`createUpload`, …). */
+  /** The route's operation id (`presignUpload`, …). */
   route: string;
   /** The error body's `code` (`outside_grant`, `partner_role_not_assumable`, …) and the HTTP status. */
   code: string;
