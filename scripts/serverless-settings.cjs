@@ -69,7 +69,11 @@ function tracing(source = process.env) {
  * carry no X-Ray code at all (a runtime switch alone would ship it in every bundle).
  */
 function esbuildDefine(source = process.env) {
-  return { 'process.env.STS_BROKER_TRACING': JSON.stringify(String(tracing(source))) };
+  return {
+    'process.env.STS_BROKER_TRACING': JSON.stringify(String(tracing(source))),
+    // src/wiring/grantTableChoice.ts: yaml bundles drop the DynamoDB table reader and its SDK
+    'process.env.BROKER_GRANT_STORE': JSON.stringify(grantStore(source)),
+  };
 }
 
 /** A positive number from the environment, or the default. */

@@ -8,6 +8,7 @@
  */
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -58,11 +59,24 @@ export function functionEntries(root = repoRoot): FunctionEntry[] {
   });
 }
 
+/**
+ * A `${file(./x.cjs):name}` value resolved as the framework does for these options (the named export
+ * called with no arguments, so it reads the packaging environment); any other value as it is.
+ */
+function resolveFileVariable(value: unknown, root: string): unknown {
+  if (typeof value !== 'string') return value;
+  const match = /^\$\{file\((\.\/[^)]+\.cjs)\):(\w+)\}$/.exec(value);
+  if (!match) return value;
+  const exported = (createRequire(join(root, 'package.json'))(join(root, match[1]!)) as Record<string, unknown>)[match[2]!];
+  if (typeof exported !== 'function') throw new Error(`serverless.yml: ${match[1]} has no export ${match[2]}`);
+  return (exported as () => unknown)();
+}
+
 /** esbuild options from serverless.yml's custom.esbuild (plugin-only keys translated or dropped). */
 export function esbuildOptionsFromServerlessYml(root = repoRoot): BuildOptions {
   const { esbuild } = readServerlessYml(root).custom;
   const options: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(esbuild)) if (!PLUGIN_ONLY_KEYS.has(key)) options[key] = value;
+  for (const [key, value] of Object.entries(esbuild)) if (!PLUGIN_ONLY_KEYS.has(key)) options[key] = resolveFileVariable(value, root);
   const extension = typeof esbuild.outputFileExtension === 'string' ? esbuild.outputFileExtension : '.js';
   const exclude = Array.isArray(esbuild.exclude) ? (esbuild.exclude as string[]) : [];
   return { ...(options as BuildOptions), outExtension: { '.js': extension }, external: exclude };

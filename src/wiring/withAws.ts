@@ -14,6 +14,7 @@ import { defaultClient, StsCredentialIssuer } from '../adapters/aws/sts.js';
 import type { BrokerDeps } from '../usecases/deps.js';
 import type { MultipartStore, Presigner } from '../ports/ports.js';
 import { wire } from './coldStart.js';
+import { grantTable } from './grantTableChoice.js';
 import { meteredIssuer, meteredSessions } from './instrumented.js';
 
 export { noIssuer, noMultipart, noPresigner } from './coldStart.js';
@@ -24,6 +25,8 @@ const tracing = process.env.STS_BROKER_TRACING === 'true' ? await import('./trac
 export function coldStart(options: { presigner: Presigner; multipart?: MultipartStore; env?: Record<string, string | undefined> }): BrokerDeps {
   const deps = wire({
     ...options,
+    // BROKER_GRANT_STORE=dynamodb: every authenticated route reads the grant table (undefined in yaml bundles)
+    ...(grantTable === undefined ? {} : { grantTable }),
     // the issuer logs each STS failure's code, status and STS request id (never credentials)
     issuer: (settings, logger) => {
       const stsOptions = { timeoutMs: settings.BROKER_STS_TIMEOUT_MS, maxAttempts: settings.BROKER_STS_MAX_ATTEMPTS, logger };
