@@ -47,7 +47,9 @@ const SPEC: CliSpec = {
     },
   },
   footer: [
-    'Files: trust-policy.json, permissions.json, lifecycle.json, cors.json (only when a client has CORS origins), APPLY.md.',
+    'Files: trust-policy.json, permissions.json, lifecycle.json, cors.json (only when a client has CORS origins),',
+    'bucket-policy.json (statements to merge, only when a client has an upload contract), kms-key-policy-<n>.json',
+    '(only for SSE-KMS contracts), APPLY.md.',
     'Exit status: 0 done, 1 the config is invalid or has no such partner, or the folder cannot be written, 2 usage error.',
   ],
 };
@@ -77,6 +79,7 @@ function sh(word: string): string {
 /** The trust-policy merge: the current document's statements, minus any with our Sids, plus ours. */
 const JQ_TRUST = `jq -s '.[1].Statement as $ours | [$ours[].Sid] as $sids | .[0] | .Statement = ([.Statement] | flatten | map(select((.Sid // null) as $s | any($sids[]; . == $s) | not))) + $ours'`;
 const JQ_CORS = `jq -s '{CORSRules: ([.[0].CORSRules[] | select(.ID != "${CORS_RULE_ID}")] + .[1].CORSRules)}'`;
+const JQ_BUCKET_POLICY = `jq -s '.[1].Statement as $ours | [$ours[].Sid] as $sids | .[0] | .Statement = ([.Statement] | flatten | map(select((.Sid // null) as $s | any($sids[]; . == $s) | not))) + $ours'`;
 const JQ_LIFECYCLE = `jq -s '{Rules: ([.[0].Rules[] | select((.ID // "") | startswith("${LIFECYCLE_RULE_ID_PREFIX}") | not)] + .[1].Rules)}'`;
 
 interface Instructions {
@@ -91,7 +94,39 @@ interface Instructions {
 /** APPLY.md: every command, which ones replace existing configuration, and how to merge first. */
 function instructions({ partnerId, roleArn, bucket, prefixes, out, setup }: Instructions): string {
   const role = roleArn.split('/').pop()!;
-  const files = ['trust-policy.json', 'permissions.json', ...(setup.bucketCors ? ['cors.json'] : []), 'lifecycle.json'];
+  const kmsFiles = Object.keys(setup.kmsKeyPolicies).map((_, i) => `kms-key-policy-${i + 1}.json`);
+  const files = ['trust-policy.json', 'permissions.json', ...(setup.bucketCors ? ['cors.json'] : []), 'lifecycle.json',
+    ...(setup.bucketPolicy ? ['bucket-policy.json'] : []), ...kmsFiles];
+  const contract = setup.bucketPolicy === undefined ? [] : [
+    '',
+    '## 5. Bucket policy statements (bucket-policy.json): the upload contracts, for every writer',
+    '',
+    'These Deny statements hold every writer under the contract clients\' prefixes (the broker\'s sessions, vended',
+    'credentials, your own tools) to the contract as far as IAM can state it: write-once (If-None-Match, with',
+    'CreateMultipartUpload and UploadPart exempt), no tag keys outside the contract, fixed tag values, the SSE',
+    'algorithm and key. It is a document to MERGE: `aws s3api put-bucket-policy` REPLACES the whole bucket policy.',
+    '',
+    `    aws s3api get-bucket-policy --bucket ${bucket} --query Policy --output text > current-bucket-policy.json`,
+    `    ${JQ_BUCKET_POLICY} current-bucket-policy.json bucket-policy.json > merged-bucket-policy.json`,
+    '    # review merged-bucket-policy.json, then:',
+    `    aws s3api put-bucket-policy --bucket ${bucket} --policy file://merged-bucket-policy.json`,
+    '',
+    'If get-bucket-policy fails with NoSuchBucketPolicy the bucket has none yet: apply bucket-policy.json itself.',
+    'The merge replaces earlier statements with the same Sid and keeps every other one.',
+  ];
+  const kms = Object.keys(setup.kmsKeyPolicies).length === 0 ? [] : [
+    '',
+    '## 6. KMS key policies (kms-key-policy-<n>.json): SSE-KMS contracts',
+    '',
+    'S3 calls KMS as the uploader: the role needs kms:GenerateDataKey (uploads; multipart parts also kms:Decrypt)',
+    'and kms:Decrypt (downloads) on the key. permissions.json grants them on the role side; the key policy must',
+    'allow them too. Add the statement in each file to that key\'s policy (the key policy has no merge command:',
+    'edit it in the console or with get-key-policy / put-key-policy, which REPLACES the whole key policy):',
+    '',
+    ...Object.keys(setup.kmsKeyPolicies).map((arn, i) => `- kms-key-policy-${i + 1}.json: ${arn}`),
+    '',
+    'Also set the bucket\'s default encryption to that key, so a write that sends no SSE header is encrypted with it.',
+  ];
   const cors = setup.bucketCors === undefined
     ? [
       '## 3. Bucket CORS: none needed',
@@ -118,11 +153,12 @@ function instructions({ partnerId, roleArn, bucket, prefixes, out, setup }: Inst
     `Role ${roleArn} (role name ${role}), bucket ${bucket}, broker prefixes ${prefixes.map((p) => JSON.stringify(p)).join(', ')}.`,
     `Files in ${out}: ${files.join(', ')}. Run the commands below from that folder (cd ${sh(out)}).`,
     '',
-    'WARNING: three of these AWS CLI commands REPLACE existing configuration as a whole, not add to it:',
+    `WARNING: ${setup.bucketPolicy === undefined ? 'three' : 'four'} of these AWS CLI commands REPLACE existing configuration as a whole, not add to it:`,
     '',
     '- `aws iam update-assume-role-policy` replaces the role\'s ENTIRE trust policy;',
     '- `aws s3api put-bucket-cors` replaces ALL of the bucket\'s CORS rules;',
     '- `aws s3api put-bucket-lifecycle-configuration` replaces ALL of the bucket\'s lifecycle rules.',
+    ...(setup.bucketPolicy === undefined ? [] : ['- `aws s3api put-bucket-policy` replaces the bucket\'s ENTIRE bucket policy.']),
     '',
     'Where the role or bucket already has any of these, merge first as shown (jq), review the merged file,',
     'and apply that. Applying the files as they are wipes whatever else was there.',
@@ -161,6 +197,8 @@ function instructions({ partnerId, roleArn, bucket, prefixes, out, setup }: Inst
     '',
     'If get-bucket-lifecycle-configuration fails with NoSuchLifecycleConfiguration the bucket has no rules yet:',
     `apply lifecycle.json itself. The merge replaces earlier rules whose ID starts with "${LIFECYCLE_RULE_ID_PREFIX}".`,
+    ...contract,
+    ...kms,
     '',
   ].join('\n');
 }
@@ -222,6 +260,9 @@ process.exitCode = await runCli(SPEC, process.argv.slice(2), ({ values, position
     // a cors.json from an earlier run would be applied by mistake: no CORS now means no file
     if (setup.bucketCors === undefined) rmSync(join(out, 'cors.json'), { force: true });
     else writePrivate(join(out, 'cors.json'), json(setup.bucketCors));
+    if (setup.bucketPolicy === undefined) rmSync(join(out, 'bucket-policy.json'), { force: true });
+    else writePrivate(join(out, 'bucket-policy.json'), json(setup.bucketPolicy));
+    Object.values(setup.kmsKeyPolicies).forEach((statements, i) => writePrivate(join(out, `kms-key-policy-${i + 1}.json`), json({ Statement: statements })));
     writePrivate(join(out, 'APPLY.md'), text);
   } catch (err) {
     process.stderr.write(`partner-policy: cannot write to ${out}: ${(err as Error).message}\n`);
