@@ -38,6 +38,8 @@ const SPEC: CliSpec = {
   footer: [
     `The entry is indented ${API_KEY_ITEM_INDENT.length} spaces, as the apiKeys items of config/broker.example.yaml:`,
     'paste it as a new line of that list (same indentation as its other "- { id: … }" lines).',
+    'To create the key AND write it into the store in one validated, audited step (the YAML file or the',
+    'DynamoDB grant table), use: npm run admin -- key create <partner> <client> (see npm run admin -- --help).',
     'Exit status: 0 done, 1 the --config check failed, 2 usage error.',
   ],
 };

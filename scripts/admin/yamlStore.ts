@@ -12,7 +12,7 @@
 import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isCollection, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { checkConfigText } from '../../src/config/load.js';
 import { AdminError, ConflictError, redactPartner, touchedPartners, type AdminStore, type Change, type Committed, type Snapshot } from './store.js';
 
@@ -217,5 +217,9 @@ function applyToDocument(doc: Document, op: Change['ops'][number]): void {
     parent.items.push(node);
     return;
   }
-  doc.setIn(op.path, doc.createNode(op.value));
+  // A replaced collection keeps the style it was written in (`actions: [read, write]` stays a flow list).
+  const node = doc.createNode(op.value);
+  const existing = doc.getIn(op.path, true);
+  if (isCollection(node) && isCollection(existing) && existing.flow === true) node.flow = true;
+  doc.setIn(op.path, node);
 }

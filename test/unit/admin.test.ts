@@ -111,6 +111,36 @@ describe('admin on the YAML file', () => {
     expect(await admin(['--help'])).toMatchObject({ status: 0, out: expect.stringContaining('key rotate <keyId> --grace <duration>') });
   });
 
+  it('partner add: a new random ExternalId per partner, the first key once, the partner-setup documents from the one generator (--json)', async () => {
+    const file = join(dir, 'f.yaml');
+    writeFileSync(file, commented);
+    const args = (p: string, bucket: string) => ['partner', 'add', p, '--config', file, '--json', '--role-arn', `arn:aws:iam::222222222222:role/${p}`,
+      '--bucket', bucket, '--bucket-region', 'eu-west-1', '--client', 'backend', '--prefix', `${p}/`, '--actions', 'read,list',
+      '--content-types', 'text/csv', '--max-upload-bytes', '1000'];
+    const a = JSON.parse((await admin(args('globex', 'globex-data'))).out) as Record<string, any>;
+    const b = JSON.parse((await admin(args('initech', 'initech-data'))).out) as Record<string, any>;
+    expect(a.externalId).toMatch(/^sts-broker-globex-[A-Za-z0-9]{32}$/);
+    expect(b.externalId).not.toBe(a.externalId);
+    expect(a.apiKey).toMatch(/^sbk_/);
+    expect(a.setup.roleTrustPolicy.Statement[0].Condition.StringEquals['sts:ExternalId']).toBe(a.externalId);
+    expect(a.setup.rolePermissionPolicy.Statement[0].Resource).toEqual(['arn:aws:s3:::globex-data/globex/*']);
+    const again = await admin(args('globex', 'globex-data'));
+    expect(again).toMatchObject({ status: 1, err: expect.stringContaining('partner "globex" already exists') });
+    expect(readFileSync(file, 'utf8')).toContain('# partner comment stays');
+  });
+
+  it('client update changes only the given fields; an invalid value is refused naming the field; import needs the table', async () => {
+    const file = join(dir, 'g.yaml');
+    writeFileSync(file, commented);
+    expect((await admin(['client', 'update', 'acme', 'backend', '--actions', 'read', '--config', file])).status).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('actions: [read]');
+    expect(text).toContain('contentTypes: ["image/png"]');
+    const bad = await admin(['client', 'update', 'acme', 'backend', '--prefix', '/abs/', '--config', file]);
+    expect(bad).toMatchObject({ status: 1, err: expect.stringContaining('partners.acme.clients.backend.prefix') });
+    expect(await admin(['import', file, '--config', file])).toMatchObject({ status: 2, err: expect.stringContaining('--store dynamodb') });
+  });
+
   it('rotate: a new key, the old one expires at now + grace; revoke and --lift record who and why', async () => {
     const file = join(dir, 'e.yaml');
     writeFileSync(file, commented);
