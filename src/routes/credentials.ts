@@ -37,6 +37,9 @@ export const credentialsRoute: AuthenticatedRoute<z.infer<typeof credentialsInpu
     + 'and returns the temporary credentials. Each call is a new, separately audited STS session; the response is never cacheable. '
     + 'IAM cannot limit object size or Content-Type, so credentials that can write (and so escape maxUploadBytes and contentTypes) '
     + 'are vended only to a client whose config sets rawWriteCredentials: true; others upload through presigned URLs. '
+    + 'A client\'s upload contract binds raw credentials only as far as IAM condition keys reach (write-once through s3:if-none-match, '
+    + 'per-caller tag values, the SSE algorithm and KMS key: the caller must send those headers itself); its checksum and metadata have no '
+    + 'condition key, so they are limits raw write credentials escape, like size and type. '
     + 'Each client may vend a limited number of sessions per second (429 rate_limited with Retry-After beyond it).',
   auth: 'caller',
   input: credentialsInput,

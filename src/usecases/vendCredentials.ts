@@ -31,6 +31,21 @@ const RAW_WRITE_REASON =
   + 'or set rawWriteCredentials: true on the client in the broker config to accept that';
 
 /**
+ * The reason, naming the upload-contract elements raw credentials escape too. Their session policy
+ * carries what IAM can bind (write-once, per-caller tag values, SSE algorithm and key: see
+ * rules/sessionPolicy.ts); a checksum and metadata have no condition key, so they are limits of
+ * the same kind as size and type.
+ */
+function rawWriteReason(grant: Grant): string {
+  const u = grant.client.upload;
+  const escaped = [...(u !== undefined && u.integrity !== 'none' ? [`its upload contract's integrity ${u.integrity}`] : []),
+    ...(u !== undefined && Object.keys(u.metadata).length > 0 ? ['its upload contract\'s metadata'] : [])];
+  if (escaped.length === 0) return RAW_WRITE_REASON;
+  return RAW_WRITE_REASON.replace('maxUploadBytes and contentTypes (IAM has no condition key for object size or Content-Type,',
+    `maxUploadBytes, contentTypes and ${escaped.join(' and ')} (IAM has no condition key for object size, Content-Type, checksums or metadata,`);
+}
+
+/**
  * The actions a raw-credentials request gets. Upload limits (maxUploadBytes, contentTypes) bind
  * only presigned uploads, so `write` is vended only to a client whose config says
  * `rawWriteCredentials: true`. Without it an omitted `actions` means the grant's actions less
@@ -43,12 +58,12 @@ export function vendableActions(grant: Grant, requested: readonly Action[] | und
   if (requested === undefined) {
     const withoutWrite = ACTIONS.filter((a) => a !== 'write' && granted.includes(a));
     if (withoutWrite.length === 0) {
-      throw new GrantViolationError(`this client's only action is write, and raw write credentials are off: ${RAW_WRITE_REASON}`);
+      throw new GrantViolationError(`this client's only action is write, and raw write credentials are off: ${rawWriteReason(grant)}`);
     }
     return withoutWrite;
   }
   if (requested.includes('write') && granted.includes('write')) {
-    throw new GrantViolationError(`write is not vended as raw credentials for this client: ${RAW_WRITE_REASON}`);
+    throw new GrantViolationError(`write is not vended as raw credentials for this client: ${rawWriteReason(grant)}`);
   }
   return requested;
 }

@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { S3MultipartStore } from '../../src/adapters/aws/s3Multipart.js';
 import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
 import { crossChecks } from '../../src/config/crossChecks.js';
+import { partnersOf } from '../../src/config/load.js';
+import { partnerSetup } from '../../src/rules/partnerSetup.js';
 import { configSchema } from '../../src/config/schema.js';
 import { GrantViolationError, InvalidRequestError } from '../../src/domain/errors.js';
 import type { PresignBase, TemporaryCredentials, UploadContract, UploadTerms } from '../../src/domain/model.js';
@@ -248,5 +250,37 @@ describe('config: the contract is validated like the rest', () => {
     const issues = crossChecks(config);
     expect(issues).toEqual([expect.objectContaining({ path: 'partners.acme.clients.backend.upload', message: expect.stringMatching(/2048/) })]);
     expect(crossChecks(configSchema.parse(withUpload({ tags: { owner: '${sub}' }, overwrite: false })))).toEqual([]);
+  });
+});
+
+describe('partner-policy documents for contracts', () => {
+  const partner = (upload: UploadContract | undefined, origins: string[] = ['https://app.example.com']) => partnersOf(configSchema.parse(configObject({
+    partners: { acme: { clients: { backend: { ...(upload === undefined ? {} : { upload }), cors: { origins } } } } },
+  }))).get('acme')!;
+
+  it('no contract: no bucket policy, no KMS, CORS and role as before', () => {
+    const setup = partnerSetup('acme', partner(undefined), 'arn:aws:iam::111111111111:role/broker');
+    expect(setup.bucketPolicy).toBeUndefined();
+    expect(setup.kmsKeyPolicies).toEqual({});
+    expect((setup.bucketCors!.CORSRules[0] as { AllowedHeaders: string[] }).AllowedHeaders).toEqual(['content-type', 'content-length', 'content-disposition']);
+  });
+
+  it('a contract: Deny statements to merge (write-once with the multipart exemption, tag keys, SSE), KMS for the role and the key, CORS for every signed header', () => {
+    const setup = partnerSetup('acme', partner({ ...contract, tags: { owner: '${sub}', team: 'blue-${client}' } }), 'arn:aws:iam::111111111111:role/broker');
+    const statements = setup.bucketPolicy!.Statement as Array<{ Sid: string; Effect: string; Principal: string; Condition: object }>;
+    expect(statements.every((s) => s.Effect === 'Deny' && s.Principal === '*')).toBe(true);
+    expect(statements.find((s) => s.Sid.endsWith('WriteOnce'))!.Condition).toEqual({ Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } });
+    expect(statements.find((s) => s.Sid.endsWith('TagKeys'))!.Condition).toEqual({ 'ForAnyValue:StringNotEquals': { 's3:RequestObjectTagKeys': ['owner', 'team'] } });
+    // only the fixed value is pinned for every writer; ${sub} varies per caller
+    expect(JSON.stringify(statements)).toContain('"s3:RequestObjectTag/team":"blue-backend"');
+    expect(JSON.stringify(statements)).not.toContain('RequestObjectTag/owner"');
+    expect(Object.keys(setup.kmsKeyPolicies)).toEqual([KEY_ARN]);
+    const role = setup.rolePermissionPolicy as { Statement: Array<{ Sid: string; Action: string[]; Resource: unknown }> };
+    expect(role.Statement.find((s) => s.Sid === 'BrokerObjects')!.Action).toContain('s3:PutObjectTagging');
+    expect(role.Statement.find((s) => s.Sid === 'BrokerKms')).toEqual({ Sid: 'BrokerKms', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: [KEY_ARN] });
+    expect((setup.bucketCors!.CORSRules[0] as { AllowedHeaders: string[] }).AllowedHeaders).toEqual(expect.arrayContaining([
+      'if-none-match', 'x-amz-checksum-sha256', 'x-amz-meta-*', 'x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-tagging',
+    ]));
+    expect(setup.notes.join('\n')).toMatch(/default encryption/);
   });
 });
