@@ -36,7 +36,7 @@ export const DEFAULT_STATE_FILE = join(E2E_STACK_DIR, 'state.json');
 /** API keys (full `sbk_…` strings) by partner and client. */
 export interface StackKeys {
   /** `short`: sessions capped at 900 s, for the slow expiry suite (test/slow). */
-  acme: { backend: string; reader: string; small: string; short: string };
+  acme: { backend: string; reader: string; small: string; short: string; contract: string };
   /** Same bucket and role as acme, sibling prefix `acme2/`: the classic prefix-isolation trap. */
   acme2: { backend: string };
   globex: { backend: string };
@@ -90,7 +90,7 @@ export async function globalSetup(): Promise<void> {
 
     const key = (): GeneratedApiKey => generateApiKey();
     const k = {
-      acmeBackend: key(), acmeReader: key(), acmeSmall: key(), acmeShort: key(), acme2Backend: key(), globexBackend: key(),
+      acmeBackend: key(), acmeReader: key(), acmeSmall: key(), acmeShort: key(), acme2Backend: key(), globexBackend: key(), acmeContract: key(),
     };
     const entry = (g: GeneratedApiKey) => ({ keyId: g.id, sha256: g.sha256 });
     const configFile = join(E2E_STACK_DIR, 'broker.e2e.yaml');
@@ -105,6 +105,8 @@ export async function globalSetup(): Promise<void> {
             reader: { ...entry(k.acmeReader), actions: ['read', 'list'] },
             small: { ...entry(k.acmeSmall), maxUploadBytes: 1024, contentTypes: ['text/plain'] },
             short: { ...entry(k.acmeShort), maxDurationSeconds: 900 },
+            // its own prefix; its upload contract is added below (test/e2e/uploadContract.test.ts)
+            contract: { ...entry(k.acmeContract), prefix: 'acme-contract/', actions: ['read', 'write', 'list'], maxUploadBytes: 64 * 1024 * 1024 },
           },
         },
         {
@@ -121,6 +123,11 @@ export async function globalSetup(): Promise<void> {
     // credential-helper suites; acme/short in the slow expiry suite), so they opt in explicitly.
     // acme/small and acme/reader keep the default: raw credentials without write.
     optInRawWrite(configFile, { acme: ['backend', 'short'], acme2: ['backend'], globex: ['backend'] });
+    addUploadContract(configFile, 'acme', 'contract', {
+      integrity: 'md5', overwrite: false,
+      tags: { owner: '${sub}', request: '${requestId}' },
+      metadata: { 'uploaded-by': '${sub}', via: '${client}' },
+    });
 
     // `npm test` (scripts/test-all) scans every captured log for secrets the run minted
     // (scripts/lib/logScan.ts): the broker's own log lines, as served by offline, take part.
@@ -147,7 +154,7 @@ export async function globalSetup(): Promise<void> {
     const stackState: StackState = {
       url: offline.url,
       keys: {
-        acme: { backend: k.acmeBackend.key, reader: k.acmeReader.key, small: k.acmeSmall.key, short: k.acmeShort.key },
+        acme: { backend: k.acmeBackend.key, reader: k.acmeReader.key, small: k.acmeSmall.key, short: k.acmeShort.key, contract: k.acmeContract.key },
         acme2: { backend: k.acme2Backend.key },
         globex: { backend: k.globexBackend.key },
       },
@@ -184,6 +191,15 @@ function optInRawWrite(configFile: string, clients: Record<string, string[]>): v
       client.rawWriteCredentials = true;
     }
   }
+  writeFileSync(configFile, `# generated for local AWS: do not deploy\n${stringify(config)}`);
+}
+
+/** Gives a client of a written config an upload contract (writeLocalConfig has no option for it). */
+function addUploadContract(configFile: string, partner: string, name: string, upload: Record<string, unknown>): void {
+  const config = parse(readFileSync(configFile, 'utf8')) as { partners: Record<string, { clients: Record<string, Record<string, unknown>> }> };
+  const client = config.partners[partner]?.clients[name];
+  if (!client) throw new Error(`e2e config has no client ${partner}/${name} to give an upload contract`);
+  client.upload = upload;
   writeFileSync(configFile, `# generated for local AWS: do not deploy\n${stringify(config)}`);
 }
 
