@@ -21,7 +21,8 @@ const SPEC = {
   usage: 'bash scripts/check-package [--template <file>]',
   summary: [
     'Checks the template `npm run package` wrote: the execution role assumes only partner roles (never a bare "*";',
-    'with the DynamoDB store only arn:<partition>:iam::<account>:role/sts-broker/*), reads the grant table with named',
+    'with the DynamoDB store only arn:<partition>:iam::<account>:role/sts-broker/*) and is trusted by Lambda and at most',
+    'one operators\' role (BROKER_DOCTOR_PRINCIPAL_ARN, never an account or "*"), reads the grant table with named',
     'actions only, the grant table\'s settings, every variable passed through to every function, JSON logs at a level',
     'that keeps the audit lines, tracing as flagged, HTTP API access logs, the alarms and the outputs; and that each',
     'function\'s artifact exists beside the template and carries the X-Ray SDK exactly when tracing is on.',

@@ -94,6 +94,37 @@ function alarmTopicArn(source = process.env) {
   return value;
 }
 
+/**
+ * A role ARN with an account id and no wildcard: the only principal the execution role's trust may
+ * name besides Lambda. IAM's role name/path charset has no `*` or `?`, so this also rules out a
+ * wildcard; an account (`arn:...:root` or a bare 12-digit id), `*`, a user or an assumed-role session
+ * is refused by the shape alone.
+ */
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/[\w+=,.@/-]{1,575}$/;
+
+/** BROKER_DOCTOR_PRINCIPAL_ARN: the operators' role that may assume the execution role, or '' for none. */
+function doctorPrincipalArn(source = process.env) {
+  const value = env('BROKER_DOCTOR_PRINCIPAL_ARN', source).trim();
+  if (value !== '' && !ROLE_ARN.test(value)) {
+    throw new Error('BROKER_DOCTOR_PRINCIPAL_ARN must be one IAM role ARN (arn:aws:iam::<account>:role/<name>), '
+      + `never an account, a user, a session or a wildcard (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/**
+ * The execution role's trust policy (IamRoleLambdaExecution's AssumeRolePolicyDocument): the
+ * framework's own Lambda statement, plus OperatorsRunDoctor only when BROKER_DOCTOR_PRINCIPAL_ARN is
+ * set, so that operator role can assume the broker's role to run `npm run doctor` (docs/doctor.md).
+ * Restated in full because the template's resource extensions replace a property, they do not merge it.
+ */
+function assumeRolePolicy(source = process.env) {
+  const principal = doctorPrincipalArn(source);
+  const statements = [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }];
+  if (principal !== '') statements.push({ Sid: 'OperatorsRunDoctor', Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' });
+  return { Version: '2012-10-17', Statement: statements };
+}
+
 async function context(resolveVariable) {
   return { service: await resolveVariable('self:service'), stage: await resolveVariable('sls:stage') };
 }
@@ -106,9 +137,10 @@ module.exports = {
   tracingEnv: () => String(tracing()),
   esbuildDefine: () => esbuildDefine(),
   alarmTopicArn: () => alarmTopicArn(),
+  assumeRolePolicy: () => assumeRolePolicy(),
   // p99 latency of the HTTP API in milliseconds; 5xx share of requests in percent
   alarmP99Ms: () => positiveNumber('BROKER_ALARM_P99_MS', 3000),
   alarm5xxPercent: () => positiveNumber('BROKER_ALARM_5XX_PERCENT', 1),
   // for tests and for serverless-role-arns.cjs
-  lib: { grantStore, grantTableName, applicationLogLevel, tracing, esbuildDefine, positiveNumber, alarmTopicArn },
+  lib: { grantStore, grantTableName, applicationLogLevel, tracing, esbuildDefine, positiveNumber, alarmTopicArn, doctorPrincipalArn, assumeRolePolicy },
 };

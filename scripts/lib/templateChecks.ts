@@ -9,6 +9,9 @@
  *   (`arn:<partition>:iam::<account|*>:role/sts-broker/*`); the grant table read with named
  *   actions (GetItem, BatchGetItem) on the table itself, never a write; X-Ray writes only with
  *   tracing on; its logs; nothing else (no managed policy, no NotAction/NotResource);
+ * - the execution role's trust: Lambda, and at most the `OperatorsRunDoctor` statement naming exactly
+ *   one role ARN (account id, no wildcard) for sts:AssumeRole only; never an account, `*`, a user,
+ *   a federated or service principal other than Lambda, nor NotPrincipal;
  * - the grant table (DynamoDB store only): on-demand, point-in-time recovery, deletion protection,
  *   retained, `pk` string hash key only;
  * - every function: the tuning and store variables passed through, the JSON log format with an
@@ -32,6 +35,7 @@ export const PASS_THROUGH_ENV = [
   'BROKER_STS_TIMEOUT_MS', 'BROKER_STS_MAX_ATTEMPTS', 'BROKER_JWKS_TIMEOUT_MS', 'BROKER_JWKS_MAX_BYTES',
   'BROKER_SESSION_CACHE_ENTRIES', 'LOG_LEVEL',
   'BROKER_GRANT_STORE', 'BROKER_GRANT_TABLE', 'BROKER_DYNAMODB_ENDPOINT', 'BROKER_GRANT_STORE_MAX_STALENESS_SECONDS',
+  'BROKER_GRANT_CACHE_ENTRIES', 'BROKER_GRANT_NEGATIVE_CACHE_ENTRIES', 'BROKER_DYNAMODB_TIMEOUT_MS', 'BROKER_DYNAMODB_MAX_ATTEMPTS',
   'STS_BROKER_TRACING',
 ] as const;
 
@@ -201,6 +205,7 @@ export function checkTemplate(template: Json): TemplateReport {
   for (const [id, r] of ofType('AWS::IAM::ManagedPolicy')) {
     if (list(props(r).Roles).some((x) => refTo(x, roleId))) problems.push(`${id}: a managed policy attached to ${roleId}`);
   }
+  if (role) problems.push(...checkTrust(props(role).AssumeRolePolicyDocument, summary));
   const roleArns: string[] = [];
   let tableStatements = 0;
   for (const { from, s } of statements) {
@@ -295,4 +300,48 @@ export function checkTemplate(template: Json): TemplateReport {
   summary.push(`outputs: ${['HttpApiUrl', 'ExecutionRoleArn', 'GrantTableName'].filter((n) => output(n)).join(', ')}`);
 
   return { problems, summary };
+}
+
+/** The one statement besides Lambda's the execution role's trust may hold (BROKER_DOCTOR_PRINCIPAL_ARN). */
+export const DOCTOR_TRUST_SID = 'OperatorsRunDoctor';
+
+/**
+ * The execution role's trust policy: Lambda's statement (the functions run as the role), and at most
+ * the OperatorsRunDoctor statement, which lets exactly one role (an operators' role, to run doctor)
+ * assume it. Whoever assumes the execution role can assume every partner role the broker can, so an
+ * account principal (`<id>`, `arn:...:root`: anyone its administrators allow), `*`, a user, a
+ * session, a list of roles, a federated or other service principal, or a second such statement is a finding.
+ */
+export function checkTrust(doc: Json | undefined, summary: string[]): string[] {
+  const problems: string[] = [];
+  const where = 'IamRoleLambdaExecution trust';
+  if (!isObj(doc)) return [`${where}: no AssumeRolePolicyDocument`];
+  let lambda = 0;
+  const operators: string[] = [];
+  for (const s of list(doc.Statement)) {
+    if (!isObj(s)) { problems.push(`${where}: statement ${show(s)} is not an object`); continue; }
+    const at = `${where} statement ${show(s.Sid ?? s.Principal)}`;
+    for (const key of ['NotAction', 'NotPrincipal', 'NotResource']) if (key in s) problems.push(`${at}: ${key} is not allowed`);
+    if (s.Effect !== 'Allow') continue;
+    const actions = list(s.Action).map(String);
+    if (actions.length !== 1 || actions[0] !== 'sts:AssumeRole') problems.push(`${at}: actions ${show(s.Action)} (only sts:AssumeRole)`);
+    const principal = s.Principal;
+    if (!isObj(principal) || Object.keys(principal).length !== 1) { problems.push(`${at}: principal ${show(principal)} is neither Lambda nor one role`); continue; }
+    if (principal.Service !== undefined) {
+      const services = list(principal.Service);
+      if (services.length === 1 && services[0] === 'lambda.amazonaws.com') lambda += 1;
+      else problems.push(`${at}: service principal ${show(principal.Service)} (only lambda.amazonaws.com)`);
+      continue;
+    }
+    const aws = list(principal.AWS);
+    if (principal.AWS === undefined || s.Sid !== DOCTOR_TRUST_SID) { problems.push(`${at}: principal ${show(principal)} is neither Lambda nor the ${DOCTOR_TRUST_SID} statement`); continue; }
+    if (aws.length !== 1) { problems.push(`${at}: names ${aws.length} principals ${show(principal.AWS)} (exactly one role ARN)`); continue; }
+    const arn = aws[0];
+    if (typeof arn !== 'string' || !EXACT_ROLE.test(arn)) problems.push(`${at}: principal ${show(arn)} is not one role ARN (an account, "*", a user or a session may not assume the execution role)`);
+    else operators.push(arn);
+  }
+  if (lambda === 0) problems.push(`${where}: no lambda.amazonaws.com statement (the functions could not run as the role)`);
+  if (operators.length > 1) problems.push(`${where}: ${operators.length} ${DOCTOR_TRUST_SID} statements (at most one)`);
+  if (problems.length === 0) summary.push(`execution role trust: lambda.amazonaws.com${operators.length ? `, and ${operators[0]} (${DOCTOR_TRUST_SID})` : ' only'}`);
+  return problems;
 }

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { activeResources, checkTemplate, PASS_THROUGH_ENV, type Json } from '../../scripts/lib/templateChecks.js';
+import { activeResources, checkTemplate, checkTrust, PASS_THROUGH_ENV, type Json } from '../../scripts/lib/templateChecks.js';
 import { zipEntries } from '../../scripts/lib/zipEntries.js';
 
 const require = createRequire(import.meta.url);
@@ -28,10 +28,14 @@ const settings = require('../../scripts/serverless-settings.cjs').lib as {
   esbuildDefine(env: Record<string, string>): Record<string, string>;
   positiveNumber(name: string, fallback: number, env: Record<string, string>): number;
   alarmTopicArn(env: Record<string, string>): string;
+  doctorPrincipalArn(env: Record<string, string>): string;
+  assumeRolePolicy(env: Record<string, string>): Obj;
 };
 const { roleArns } = require('../../scripts/serverless-role-arns.cjs') as {
   roleArns(input: { store: string; path: string; text?: string; accounts?: string; region?: string; local?: boolean }): string[];
 };
+
+const OPERATORS = 'arn:aws:iam::999999999999:role/ops/sts-broker-operators';
 
 describe('package-time settings', () => {
   it('the grant store defaults to yaml and accepts only yaml or dynamodb', () => {
@@ -65,8 +69,9 @@ describe('package-time settings', () => {
     expect(settings.tracing({})).toBe(false);
     expect(settings.tracing({ STS_BROKER_TRACING: 'true' })).toBe(true);
     expect(() => settings.tracing({ STS_BROKER_TRACING: 'yes' })).toThrow('STS_BROKER_TRACING must be true or false (got "yes")');
-    expect(settings.esbuildDefine({})).toEqual({ 'process.env.STS_BROKER_TRACING': '"false"' });
-    expect(settings.esbuildDefine({ STS_BROKER_TRACING: 'true' })).toEqual({ 'process.env.STS_BROKER_TRACING': '"true"' });
+    expect(settings.esbuildDefine({})).toEqual({ 'process.env.STS_BROKER_TRACING': '"false"', 'process.env.BROKER_GRANT_STORE': '"yaml"' });
+    expect(settings.esbuildDefine({ STS_BROKER_TRACING: 'true', BROKER_GRANT_STORE: 'dynamodb' }))
+      .toEqual({ 'process.env.STS_BROKER_TRACING': '"true"', 'process.env.BROKER_GRANT_STORE': '"dynamodb"' });
   });
 
   it('alarm thresholds and the SNS topic are validated', () => {
@@ -76,6 +81,69 @@ describe('package-time settings', () => {
     expect(() => settings.positiveNumber('BROKER_ALARM_5XX_PERCENT', 1, { BROKER_ALARM_5XX_PERCENT: '0' })).toThrow('BROKER_ALARM_5XX_PERCENT must be a positive number');
     expect(settings.alarmTopicArn({ BROKER_ALARM_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:ops' })).toBe('arn:aws:sns:eu-west-1:123456789012:ops');
     expect(() => settings.alarmTopicArn({ BROKER_ALARM_TOPIC_ARN: 'ops' })).toThrow('BROKER_ALARM_TOPIC_ARN must be an SNS topic ARN');
+  });
+
+  it("the doctor principal is one role ARN or nothing: never an account, '*', a user or a session", () => {
+    expect(settings.doctorPrincipalArn({})).toBe('');
+    expect(settings.doctorPrincipalArn({ BROKER_DOCTOR_PRINCIPAL_ARN: '' })).toBe('');
+    expect(settings.doctorPrincipalArn({ BROKER_DOCTOR_PRINCIPAL_ARN: OPERATORS })).toBe(OPERATORS);
+    expect(settings.doctorPrincipalArn({ BROKER_DOCTOR_PRINCIPAL_ARN: 'arn:aws-us-gov:iam::123456789012:role/ops/break-glass' }))
+      .toBe('arn:aws-us-gov:iam::123456789012:role/ops/break-glass');
+    for (const bad of [
+      '*', '123456789012', 'arn:aws:iam::123456789012:root', 'arn:aws:iam::*:role/ops', 'arn:aws:iam::123456789012:role/*',
+      'arn:aws:iam::123456789012:role/ops-?', 'arn:aws:iam::123456789012:user/alice', 'arn:aws:iam:::role/ops',
+      'arn:aws:sts::123456789012:assumed-role/ops/alice', `${OPERATORS},arn:aws:iam::123456789012:role/other`, 'ops',
+    ]) {
+      expect(() => settings.doctorPrincipalArn({ BROKER_DOCTOR_PRINCIPAL_ARN: bad }))
+        .toThrow(`BROKER_DOCTOR_PRINCIPAL_ARN must be one IAM role ARN (arn:aws:iam::<account>:role/<name>), never an account, a user, a session or a wildcard (got ${JSON.stringify(bad)})`);
+    }
+  });
+
+  it("the execution role's trust: Lambda only, plus OperatorsRunDoctor when the variable is set", () => {
+    const lambda = { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] };
+    expect(settings.assumeRolePolicy({})).toEqual({ Version: '2012-10-17', Statement: [lambda] });
+    expect(settings.assumeRolePolicy({ BROKER_DOCTOR_PRINCIPAL_ARN: OPERATORS })).toEqual({
+      Version: '2012-10-17',
+      Statement: [lambda, { Sid: 'OperatorsRunDoctor', Effect: 'Allow', Principal: { AWS: OPERATORS }, Action: 'sts:AssumeRole' }],
+    });
+  });
+
+  it('every doctor principal the setting accepts passes check-package, and any other principal fails it (property)', () => {
+    const name = fc.stringMatching(/^[\w+=,.@-]{1,20}(\/[\w+=,.@-]{1,20}){0,2}$/);
+    const accepted = fc.tuple(fc.constantFrom('aws', 'aws-cn', 'aws-us-gov'), fc.stringMatching(/^\d{12}$/), name)
+      .map(([partition, account, role]) => `arn:${partition}:iam::${account}:role/${role}`);
+    fc.assert(fc.property(accepted, (arn) => {
+      const summary: string[] = [];
+      expect(checkTrust(settings.assumeRolePolicy({ BROKER_DOCTOR_PRINCIPAL_ARN: arn }) as Json, summary)).toEqual([]);
+      expect(summary).toEqual([`execution role trust: lambda.amazonaws.com, and ${arn} (OperatorsRunDoctor)`]);
+    }));
+    // whatever else the variable holds, either the setting refuses it or check-package does: never both accept
+    const hostile = fc.oneof(
+      fc.string(),
+      accepted.map((arn) => arn.replace(/:role\/.*/, ':root')),
+      accepted.map((arn) => arn.replace(/:role\/.*/, ':role/*')),
+      accepted.map((arn) => arn.replace(/:role\//, ':user/')),
+      fc.stringMatching(/^\d{12}$/),
+    );
+    let refused = 0;
+    fc.assert(fc.property(hostile, (value) => {
+      let policy: Obj;
+      try {
+        policy = settings.assumeRolePolicy({ BROKER_DOCTOR_PRINCIPAL_ARN: value });
+      } catch {
+        refused += 1;
+        return;
+      }
+      const doc = copy(policy);
+      const problems = checkTrust(doc, []);
+      // the setting accepted it: only empty (after trimming) or a well-formed role ARN
+      if (value.trim() === '') expect(doc.Statement).toHaveLength(1);
+      else expect(problems).toEqual([]);
+      // whichever it was, check-package refuses it once put there by hand
+      doc.Statement.push({ Sid: 'OperatorsRunDoctor', Effect: 'Allow', Principal: { AWS: value.replace(/:role\/.*/, ':root') }, Action: 'sts:AssumeRole' });
+      expect(checkTrust(doc, []).length).toBeGreaterThan(0);
+    }), { numRuns: 300 });
+    expect(refused).toBeGreaterThan(100);
   });
 });
 
@@ -145,6 +213,28 @@ describe('the role-path rule, evaluated by an IAM policy simulator', () => {
     }
   });
 
+  it("the execution role's trust: the doctor principal only when set, and no other role of its account", async () => {
+    const other = 'arn:aws:iam::999999999999:role/ops/someone-else';
+    /** The caller may assume any role; the execution role's trust decides. */
+    async function assume(callerRole: string, env: Record<string, string>): Promise<string> {
+      const [, , , , account, resource] = callerRole.split(':');
+      const name = resource!.split('/').pop();
+      const result = await runSimulation({
+        request: { principal: `arn:aws:sts::${account}:assumed-role/${name}/alice`, action: 'sts:AssumeRole', resource: { resource: brokerRole, accountId: '999999999999' }, contextVariables: {} },
+        identityPolicies: [{ name: 'may-assume', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] } }],
+        resourcePolicy: settings.assumeRolePolicy(env),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      }, {});
+      if (result.resultType !== 'single') throw new Error(`unexpected simulation result ${JSON.stringify(result)}`);
+      return result.overallResult;
+    }
+    const doctorEnv = { BROKER_DOCTOR_PRINCIPAL_ARN: OPERATORS };
+    expect(await assume(OPERATORS, doctorEnv)).toBe('Allowed');
+    expect(await assume(other, doctorEnv)).toBe('ImplicitlyDenied');
+    expect(await assume(OPERATORS, {})).toBe('ImplicitlyDenied');
+  });
+
   it('YAML store: only the exact role the config names', async () => {
     const resources = roleArns({ store: 'yaml', path: 'x.yaml', text: 'partners:\n  a: { roleArn: "arn:aws:iam::123456789012:role/sts-broker/acme" }\n' });
     expect(await decide(resources, 'sts:AssumeRole', 'arn:aws:iam::123456789012:role/sts-broker/acme')).toBe('Allowed');
@@ -160,7 +250,7 @@ type Obj = { [key: string]: Json };
 const FUNCTIONS = ['Credentials', 'Uploads', 'Health'];
 const topicAction = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
 
-function template({ store = 'yaml', tracing = false } = {}): Obj {
+function template({ store = 'yaml', tracing = false, doctor = '' } = {}): Obj {
   const env: Obj = Object.fromEntries(PASS_THROUGH_ENV.map((v) => [v, '']));
   Object.assign(env, { BROKER_GRANT_STORE: store, BROKER_GRANT_TABLE: store === 'dynamodb' ? 'sts-broker-prod-grants' : '', STS_BROKER_TRACING: String(tracing) });
   const fn = (name: string): Obj => ({
@@ -201,7 +291,9 @@ function template({ store = 'yaml', tracing = false } = {}): Obj {
       ...Object.fromEntries(FUNCTIONS.map((n) => [`${n}LambdaFunction`, fn(n)])),
       IamRoleLambdaExecution: {
         Type: 'AWS::IAM::Role',
-        Properties: { Policies: [{ PolicyName: { 'Fn::Join': ['-', ['sts-broker', 'prod', 'lambda']] }, PolicyDocument: { Version: '2012-10-17', Statement: statements } }] },
+        Properties: {
+          AssumeRolePolicyDocument: settings.assumeRolePolicy(doctor === '' ? {} : { BROKER_DOCTOR_PRINCIPAL_ARN: doctor }),
+          Policies: [{ PolicyName: { 'Fn::Join': ['-', ['sts-broker', 'prod', 'lambda']] }, PolicyDocument: { Version: '2012-10-17', Statement: statements } }] },
       },
       GrantTable: {
         Type: 'AWS::DynamoDB::Table', Condition: 'UseGrantTable', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain',
@@ -264,11 +356,18 @@ describe('checkTemplate: templates that pass', () => {
     ['DynamoDB store', { store: 'dynamodb' }],
     ['DynamoDB store with tracing', { store: 'dynamodb', tracing: true }],
     ['YAML store with tracing', { store: 'yaml', tracing: true }],
+    ['YAML store with the doctor principal', { doctor: OPERATORS }],
+    ['DynamoDB store with the doctor principal', { store: 'dynamodb', doctor: OPERATORS }],
   ])('%s: no finding, and a summary of what was proven', (_name, options) => {
     const report = checkTemplate(template(options));
     expect(report.problems).toEqual([]);
     expect(report.summary.join('\n')).toContain('execution role: sts:AssumeRole, sts:SetSourceIdentity, sts:TagSession on arn:aws:iam::');
     expect(report.summary.join('\n')).toContain('access logs: HttpApiStage → HttpApiLogGroup');
+  });
+
+  it("the trust line names the doctor principal only when it is set", () => {
+    expect(checkTemplate(template()).summary).toContain('execution role trust: lambda.amazonaws.com only');
+    expect(checkTemplate(template({ doctor: OPERATORS })).summary).toContain(`execution role trust: lambda.amazonaws.com, and ${OPERATORS} (OperatorsRunDoctor)`);
   });
 
   it('conditions decide which resources exist: the table only with the DynamoDB store', () => {
@@ -278,7 +377,9 @@ describe('checkTemplate: templates that pass', () => {
 });
 
 describe('checkTemplate: each rule fires on a template that breaks it', () => {
-  const cases: Array<[string, { store?: string; tracing?: boolean }, (t: any) => void, string]> = [
+  const trust = (t: any) => t.Resources.IamRoleLambdaExecution.Properties.AssumeRolePolicyDocument;
+  const doctor = (t: any) => trust(t).Statement.find((s: any) => s.Sid === 'OperatorsRunDoctor');
+  const cases: Array<[string, { store?: string; tracing?: boolean; doctor?: string }, (t: any) => void, string]> = [
     ['a bare "*" for sts:AssumeRole', {}, (t) => { stsStatement(t).Resource = '*'; }, 'a bare "*" resource'],
     ['"*" among the role ARNs', {}, (t) => { stsStatement(t).Resource = ['arn:aws:iam::111111111111:role/Role-A', '*']; }, 'a bare "*" resource'],
     ['a wildcard role name', {}, (t) => { stsStatement(t).Resource = 'arn:aws:iam::111111111111:role/*'; }, 'is neither a full role ARN'],
@@ -320,6 +421,22 @@ describe('checkTemplate: each rule fires on a template that breaks it', () => {
     ['no SNS topic parameter', {}, (t) => { delete t.Parameters; t.Conditions.HasAlarmTopic = { 'Fn::Equals': ['', 'x'] }; }, 'no AlarmTopicArn parameter'],
     ['no execution role output', {}, (t) => { delete t.Outputs.ExecutionRoleArn; }, 'no ExecutionRoleArn output'],
     ['no table name output', { store: 'dynamodb' }, (t) => { delete t.Outputs.GrantTableName; }, 'no GrantTableName output'],
+    ['the doctor statement naming an account root', { doctor: OPERATORS }, (t) => { doctor(t).Principal.AWS = 'arn:aws:iam::999999999999:root'; }, 'principal "arn:aws:iam::999999999999:root" is not one role ARN'],
+    ['the doctor statement naming a bare account id', { doctor: OPERATORS }, (t) => { doctor(t).Principal.AWS = '999999999999'; }, 'principal "999999999999" is not one role ARN'],
+    ['the doctor statement naming "*"', { doctor: OPERATORS }, (t) => { doctor(t).Principal = '*'; }, 'principal "*" is neither Lambda nor one role'],
+    ['the doctor statement naming AWS "*"', { doctor: OPERATORS }, (t) => { doctor(t).Principal.AWS = '*'; }, 'principal "*" is not one role ARN'],
+    ['the doctor statement naming a wildcard role', { doctor: OPERATORS }, (t) => { doctor(t).Principal.AWS = 'arn:aws:iam::999999999999:role/*'; }, 'is not one role ARN'],
+    ['the doctor statement naming a user', { doctor: OPERATORS }, (t) => { doctor(t).Principal.AWS = 'arn:aws:iam::999999999999:user/alice'; }, 'is not one role ARN'],
+    ['the doctor statement naming two roles', { doctor: OPERATORS }, (t) => { doctor(t).Principal.AWS = [OPERATORS, 'arn:aws:iam::999999999999:role/other']; }, 'names 2 principals'],
+    ['the doctor statement with another action', { doctor: OPERATORS }, (t) => { doctor(t).Action = ['sts:AssumeRole', 'sts:TagSession']; }, 'actions ["sts:AssumeRole","sts:TagSession"] (only sts:AssumeRole)'],
+    ['two doctor statements', { doctor: OPERATORS }, (t) => { trust(t).Statement.push({ ...doctor(t), Principal: { AWS: 'arn:aws:iam::999999999999:role/other' } }); }, '2 OperatorsRunDoctor statements (at most one)'],
+    ['an AWS principal under another Sid', {}, (t) => { trust(t).Statement.push({ Sid: 'Ops', Effect: 'Allow', Principal: { AWS: OPERATORS }, Action: 'sts:AssumeRole' }); }, 'is neither Lambda nor the OperatorsRunDoctor statement'],
+    ['another service in the trust', {}, (t) => { trust(t).Statement[0].Principal.Service = ['lambda.amazonaws.com', 'ec2.amazonaws.com']; }, 'service principal ["lambda.amazonaws.com","ec2.amazonaws.com"] (only lambda.amazonaws.com)'],
+    ['a federated principal in the trust', {}, (t) => { trust(t).Statement.push({ Effect: 'Allow', Principal: { Federated: 'cognito-identity.amazonaws.com' }, Action: 'sts:AssumeRoleWithWebIdentity' }); }, 'is neither Lambda nor the OperatorsRunDoctor statement'],
+    ['NotPrincipal in the trust', {}, (t) => { trust(t).Statement.push({ Effect: 'Allow', NotPrincipal: { AWS: OPERATORS }, Action: 'sts:AssumeRole' }); }, 'NotPrincipal is not allowed'],
+    ['no Lambda in the trust', {}, (t) => { trust(t).Statement = []; }, 'no lambda.amazonaws.com statement'],
+    ['no trust policy', {}, (t) => { delete t.Resources.IamRoleLambdaExecution.Properties.AssumeRolePolicyDocument; }, 'IamRoleLambdaExecution trust: no AssumeRolePolicyDocument'],
+    ['a grant-store tuning variable not passed through', {}, (t) => { delete t.Resources.UploadsLambdaFunction.Properties.Environment.Variables.BROKER_DYNAMODB_MAX_ATTEMPTS; }, 'UploadsLambdaFunction: BROKER_DYNAMODB_MAX_ATTEMPTS'],
     ['an unknown condition', {}, (t) => { t.Resources.GrantTable.Condition = 'Nope'; t.Conditions.Other = { Condition: 'Nope' }; }, 'template conditions: unknown condition Nope'],
   ];
 
