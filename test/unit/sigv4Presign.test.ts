@@ -1,0 +1,88 @@
+/**
+ * The fast presigner's signer cache, against an injected clock: a refreshed session never signs with
+ * the previous session's secret, and no signer outlives its session.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { SigV4Presigner, type PresignRequest } from '../../src/adapters/aws/sigv4Presign.js';
+import type { TemporaryCredentials } from '../../src/domain/model.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12);
+const request: PresignRequest = {
+  operation: 'PutObject',
+  target: { bucket: 'partner-bucket', region: 'eu-central-1', forcePathStyle: false },
+  key: 'acme/users/alice/photo.jpg',
+  headers: { 'content-type': 'image/jpeg', 'content-length': '1024' },
+  signableHeaders: new Set(['content-type', 'content-length']),
+  expiresInSeconds: 300,
+  signingDate: new Date(T0),
+};
+const session = (id: string, secret: string, expiresAt: number): TemporaryCredentials =>
+  ({ accessKeyId: id, secretAccessKey: secret, sessionToken: `token-${id}-${secret}`, expiration: new Date(expiresAt) });
+const param = (url: string, name: string) => new URL(url).searchParams.get(name);
+
+describe('SigV4Presigner signer per session', () => {
+  it('a refreshed session signs with its own credentials, and the expired one is dropped', async () => {
+    let now = T0;
+    const presigner = new SigV4Presigner(() => now);
+    const first = session('ASIAFIRST', 'secret-one', T0 + 3_600_000);
+    const second = session('ASIASECOND', 'secret-two', T0 + 7_200_000);
+    const a = await presigner.presignUrl(first, request);
+    expect(param(a, 'X-Amz-Credential')).toMatch(/^ASIAFIRST\//);
+    expect(presigner.signerCount).toBe(1);
+
+    now = T0 + 3_600_000; // the first session expires; the cache refreshed it
+    const b = await presigner.presignUrl(second, request);
+    expect(param(b, 'X-Amz-Credential')).toMatch(/^ASIASECOND\//);
+    expect(param(b, 'X-Amz-Security-Token')).toBe(second.sessionToken);
+    // Same request, same instant: a different signature proves another secret signed it.
+    expect(param(b, 'X-Amz-Signature')).not.toBe(param(a, 'X-Amz-Signature'));
+    expect(presigner.signerCount).toBe(1);
+  });
+
+  it('the same key id with another secret or token gets a new signer, never the cached one', async () => {
+    const presigner = new SigV4Presigner(() => T0);
+    const old = session('ASIASAME', 'secret-old', T0 + 3_600_000);
+    const renewed = session('ASIASAME', 'secret-new', T0 + 3_600_000);
+    const a = await presigner.presignUrl(old, request);
+    const b = await presigner.presignUrl(renewed, request);
+    expect(param(b, 'X-Amz-Signature')).not.toBe(param(a, 'X-Amz-Signature'));
+    expect(param(b, 'X-Amz-Security-Token')).toBe(renewed.sessionToken);
+    // And back: the old secret is not remembered under that key id.
+    const c = await presigner.presignUrl(old, request);
+    expect(param(c, 'X-Amz-Signature')).toBe(param(a, 'X-Amz-Signature'));
+    expect(presigner.signerCount).toBe(1);
+  });
+
+  it('reuses one signer while the session lives, and refuses to sign once it has expired', async () => {
+    let now = T0;
+    const presigner = new SigV4Presigner(() => now);
+    const creds = session('ASIAREUSE', 'secret', T0 + 60_000);
+    const urls = [await presigner.presignUrl(creds, request), await presigner.presignUrl(creds, { ...request, key: 'acme/other.jpg' })];
+    expect(urls[0]).not.toBe(urls[1]);
+    expect(presigner.signerCount).toBe(1);
+    now = T0 + 60_000;
+    await expect(presigner.presignUrl(creds, request)).rejects.toThrow(/expired session credentials/);
+    expect(presigner.signerCount).toBe(0);
+  });
+
+  it('drops every expired signer on the next call, whoever calls', async () => {
+    let now = T0;
+    const presigner = new SigV4Presigner(() => now);
+    for (let i = 0; i < 5; i += 1) await presigner.presignUrl(session(`ASIASHORT${i}`, 's', T0 + 1_000), request);
+    expect(presigner.signerCount).toBe(5);
+    now = T0 + 1_000;
+    await presigner.presignUrl(session('ASIALONG', 's', T0 + 3_600_000), request);
+    expect(presigner.signerCount).toBe(1);
+  });
+
+  it('does not sign with credentials changed after its signer was built', async () => {
+    const presigner = new SigV4Presigner(() => T0);
+    const creds = session('ASIAMUTATE', 'secret-a', T0 + 3_600_000);
+    const a = await presigner.presignUrl(creds, request);
+    creds.secretAccessKey = 'secret-b';
+    const b = await presigner.presignUrl(creds, request);
+    expect(param(b, 'X-Amz-Signature')).not.toBe(param(a, 'X-Amz-Signature'));
+    const fresh = await new SigV4Presigner(() => T0).presignUrl({ ...creds }, request);
+    expect(b).toBe(fresh);
+  });
+});
