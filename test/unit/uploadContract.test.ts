@@ -20,7 +20,15 @@ import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
 import {
   assertPostAllowed, checkedChecksum, contractHeaders, renderTemplate, sessionContract, taggingXml, uploadTerms,
 } from '../../src/rules/uploadContract.js';
-import { configObject } from '../support/configFixture.js';
+import { brokerConfig, configObject, FIXTURE_API_KEYS } from '../support/configFixture.js';
+import { apiEvent } from '../support/apiEvent.js';
+import { testDeps } from '../support/brokerDeps.js';
+import { invokeRoute } from '../support/invokeRoute.js';
+import type { Route } from '../../src/http/route.js';
+import { uploadsRoute } from '../../src/routes/uploads.js';
+import { multipartCreateRoute } from '../../src/routes/multipartCreate.js';
+import { multipartPartsRoute } from '../../src/routes/multipartParts.js';
+import { multipartCompleteRoute } from '../../src/routes/multipartComplete.js';
 import { simulate, validatePolicy } from '../support/iamSim.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -282,5 +290,67 @@ describe('partner-policy documents for contracts', () => {
       'if-none-match', 'x-amz-checksum-sha256', 'x-amz-meta-*', 'x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-tagging',
     ]));
     expect(setup.notes.join('\n')).toMatch(/default encryption/);
+  });
+});
+
+describe('routes under a contract (real middleware, presigner and policies; STS and S3 multipart recorded)', () => {
+  const MiB = 1024 ** 2;
+  const ACME_KEY = FIXTURE_API_KEYS.acmeBackend.key;
+  const upload: UploadContract = { integrity: 'sha256', overwrite: false, tags: { owner: '${sub}' }, metadata: { via: '${client}' } };
+  function setup(contractOverride: unknown = upload) {
+    const { deps, issuer, multipart } = testDeps(brokerConfig({ partners: { acme: { clients: { backend: { upload: contractOverride } } } } }));
+    const call = <I>(route: Route<I>, path: string, body: unknown) => invokeRoute(route, deps, apiEvent({ method: 'POST', path, body, headers: { 'x-api-key': ACME_KEY } }));
+    return { deps, issuer, multipart, call };
+  }
+
+  it('PUT: the session policy carries the contract; the URL signs it; POST is 403 with the reason', async () => {
+    const { issuer, call } = setup();
+    const res = await call(uploadsRoute, '/v1/uploads', { method: 'PUT', key: 'a.pdf', contentType: 'application/pdf', contentLength: 5, checksum: { algorithm: 'sha256', value: sha256('hello') } });
+    expect(res.res.statusCode).toBe(200);
+    expect(res.body.headers).toMatchObject({ 'If-None-Match': '*', 'x-amz-checksum-sha256': sha256('hello'), 'x-amz-tagging': 'owner=acmek1', 'x-amz-meta-via': 'backend' });
+    const policy = JSON.parse(issuer.requests[0]!.policy) as { Statement: Array<{ Sid: string }> };
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['Objects', 'WriteOnce', 'Tag0']);
+    const post = await call(uploadsRoute, '/v1/uploads', { method: 'POST', key: 'a.pdf', contentType: 'application/pdf', checksum: { algorithm: 'sha256', value: sha256('hello') } });
+    expect({ status: post.res.statusCode, code: post.body.error?.code }).toEqual({ status: 403, code: 'outside_grant' });
+  });
+
+  it('multipart: create carries the terms and algorithm; parts need checksums; complete checks S3\'s checksums and sends If-None-Match', async () => {
+    const { multipart, call } = setup();
+    const created = await call(multipartCreateRoute, '/v1/uploads/multipart', { key: 'big.pdf', contentType: 'application/pdf', contentLength: 12 * MiB });
+    expect(created.res.statusCode).toBe(200);
+    const createInput = multipart.calls[0]!.input as unknown as { terms: UploadTerms; checksumAlgorithm: string };
+    expect(createInput.checksumAlgorithm).toBe('sha256');
+    expect(createInput.terms).toMatchObject({ noOverwrite: true, tags: { owner: 'acmek1' }, metadata: { via: 'backend' } });
+    const { uploadId, partSize } = created.body;
+    const decl = { key: 'big.pdf', uploadId, contentLength: 12 * MiB, partSize };
+
+    const noSums = await call(multipartPartsRoute, '/v1/uploads/multipart/parts', { ...decl, partNumbers: [1, 2] });
+    expect({ status: noSums.res.statusCode, code: noSums.body.error?.code }).toEqual({ status: 400, code: 'invalid_request' });
+    const wrongCount = await call(multipartPartsRoute, '/v1/uploads/multipart/parts', { ...decl, partNumbers: [1, 2], checksums: [sha256('a')] });
+    expect(wrongCount.res.statusCode).toBe(400);
+    const signed = await call(multipartPartsRoute, '/v1/uploads/multipart/parts', { ...decl, partNumbers: [1, 2], checksums: [sha256('a'), sha256('b')] });
+    expect(signed.res.statusCode).toBe(200);
+    expect(signed.body.parts.map((p: { headers: Record<string, string> }) => p.headers['x-amz-checksum-sha256'])).toEqual([sha256('a'), sha256('b')]);
+
+    const parts = multipart.uploads.get(uploadId)!.parts;
+    parts.set(1, { partNumber: 1, size: partSize, etag: '"e1"', checksum: sha256('a') });
+    parts.set(2, { partNumber: 2, size: 12 * MiB - partSize, etag: '"e2"' });
+    const sent = [{ partNumber: 1, etag: '"e1"' }, { partNumber: 2, etag: '"e2"' }];
+    const missing = await call(multipartCompleteRoute, '/v1/uploads/multipart/complete', { ...decl, parts: sent });
+    expect({ status: missing.res.statusCode, code: missing.body.error?.code }).toEqual({ status: 400, code: 'upload_mismatch' });
+    expect(missing.body.error.message).toMatch(/no sha256 checksum for part 2/);
+    parts.set(2, { partNumber: 2, size: 12 * MiB - partSize, etag: '"e2"', checksum: sha256('b') });
+    const differ = await call(multipartCompleteRoute, '/v1/uploads/multipart/complete', { ...decl, parts: [{ ...sent[0]!, checksum: sha256('x') }, sent[1]!] });
+    expect(differ.body.error?.message).toMatch(/differs from the one sent for part 1/);
+    const done = await call(multipartCompleteRoute, '/v1/uploads/multipart/complete', { ...decl, parts: sent });
+    expect(done.res.statusCode).toBe(200);
+    const completeInput = multipart.calls.filter((c) => c.op === 'complete').at(-1)!.input as unknown as Record<string, unknown>;
+    expect(completeInput).toMatchObject({ noOverwrite: true, checksumAlgorithm: 'sha256', parts: [{ partNumber: 1, etag: '"e1"', checksum: sha256('a') }, { partNumber: 2, etag: '"e2"', checksum: sha256('b') }] });
+  });
+
+  it('no contract: a checksum is refused, parts without checksums are signed as before', async () => {
+    const { call } = setup(undefined);
+    const res = await call(uploadsRoute, '/v1/uploads', { method: 'PUT', key: 'a.pdf', contentType: 'application/pdf', contentLength: 5, checksum: { algorithm: 'md5', value: md5('hello') } });
+    expect({ status: res.res.statusCode, code: res.body.error?.code }).toEqual({ status: 400, code: 'invalid_request' });
   });
 });
