@@ -22,7 +22,7 @@ import type { StartOptions } from './lib/startWorker.js';
 
 const SPEC: CliSpec = {
   name: 'npm start',
-  usage: 'npm start [-- [--origin <origins>] [--max-upload-bytes <n>] [--config <file>]]',
+  usage: 'npm start [-- [--store yaml|dynamodb] [--origin <origins>] [--max-upload-bytes <n>] [--config <file>]]',
   summary: [
     'Runs the broker on 127.0.0.1 against a real local S3 + STS (Ceph RADOS Gateway, installed with apt-get on',
     'first use), writes a demo config, and prints commands to try. Ctrl-C stops what this run started (a local',
@@ -39,6 +39,10 @@ const SPEC: CliSpec = {
     },
     'max-upload-bytes': { type: 'string', value: '<n>', description: 'maxUploadBytes of the demo clients (default 10 MiB for backend, 1 GiB for web)' },
     config: { type: 'string', value: '<file>', description: 'serve this broker config against the local stack instead of the demo config (no demo page)' },
+    store: {
+      type: 'string', value: 'yaml|dynamodb',
+      description: 'where the broker reads grants: the YAML config (default) or a local DynamoDB table (dynalite on 127.0.0.1, the grants imported into it; prints admin commands to try)',
+    },
   },
   footer: [
     'environment:',
@@ -47,6 +51,7 @@ const SPEC: CliSpec = {
     '  LOCAL_AWS_PORT, LOCAL_AWS_MON_PORT     the gateway\'s and monitor\'s ports (default 7480, 3310)',
     '  LOCAL_AWS_DIR                          the local AWS data folder (default $TMPDIR/sts-broker-local-aws)',
     '  LOCAL_AWS_MEMSTORE_BYTES               the in-memory object store\'s size (default 1 GiB)',
+    '  LOCAL_DYNAMODB_PORT                    the local DynamoDB\'s port with --store dynamodb (default 4569)',
   ],
 };
 
@@ -73,6 +78,10 @@ const code = await runCli(SPEC, process.argv.slice(2), ({ positionals, values })
     if (!existsSync(file)) throw new UsageError(`--config ${JSON.stringify(values.config)}: no such file`);
     if (options.maxUploadBytes !== undefined) throw new UsageError('--max-upload-bytes applies to the demo config only: set maxUploadBytes in your --config file');
     options.configFile = file;
+  }
+  if (typeof values.store === 'string') {
+    if (values.store !== 'yaml' && values.store !== 'dynamodb') throw new UsageError(`--store must be yaml or dynamodb, got ${JSON.stringify(values.store)}`);
+    options.store = values.store;
   }
   return -1; // go on below
 });

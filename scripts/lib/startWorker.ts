@@ -31,7 +31,7 @@
  * LOCAL_AWS_MEMSTORE_BYTES (the script's default). See docs/local-aws.md.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,11 @@ import { applyBucketCors } from './bucketCors.js';
 import { startDemoServer, type RunningDemo } from './demoServer.js';
 import { jwtClientYaml, startLocalIssuer, type LocalIssuer } from './localIssuer.js';
 import { startBrokerCorsProxy, startS3PreflightShim, type RunningProxy } from './preflightShim.js';
+import { createGrantTable, ensureLocalDynamo, localDynamoClient, LOCAL_DYNAMO_DEFAULT_PORT, type LocalDynamo } from './localDynamo.js';
+import { importYaml } from '../admin/cli.js';
+
+/** The demo's grant table in the local DynamoDB (`--store dynamodb`). */
+const DEMO_TABLE = 'sts-broker-demo-grants';
 
 /** What scripts/start.ts passes (its options, validated there). */
 export interface StartOptions {
@@ -51,6 +56,8 @@ export interface StartOptions {
   maxUploadBytes?: number;
   /** Serve this broker config instead of the generated demo config (no demo page then). */
   configFile?: string;
+  /** Where the broker reads grants: the YAML config (default) or a local DynamoDB table the grants are imported into. */
+  store?: 'yaml' | 'dynamodb';
 }
 
 const startOptions: StartOptions = (() => {
@@ -73,6 +80,7 @@ let aws: LocalAws | undefined;
 let awsDir: string | undefined;
 let awsStarting = false;
 let api: RunningOffline | undefined;
+let dynamo: LocalDynamo | undefined;
 /** The browser pieces (issuer, proxies, demo page): closed on stop, after the API. */
 const closers: Array<{ what: string; close: () => Promise<void> }> = [];
 
@@ -114,6 +122,14 @@ function shutdown(exitCode: number): Promise<void> {
       await c.close().catch((e: unknown) => { failed = true; console.error(`  ${c.what}: ${(e as Error).message}`); });
     }
     if (closers.length > 0) console.log(`  ${closers.map((c) => c.what).join(', ')}: stopped`);
+    if (dynamo?.startedByUs) {
+      await dynamo.stop().then(
+        () => console.log(`  local DynamoDB (${dynamo!.endpoint}): stopped`),
+        (e: unknown) => { failed = true; console.error(`  local DynamoDB: ${(e as Error).message}`); },
+      );
+    } else if (dynamo) {
+      console.log(`  local DynamoDB ${dynamo.endpoint}: left running (it was serving before this run began)`);
+    }
     if (aws?.startedByUs) {
       await aws.stop().then(
         () => console.log(`  local AWS: stopped, ${awsDir} removed`),
@@ -262,12 +278,35 @@ async function start(): Promise<void> {
     });
   }
 
+  // --store dynamodb: the grants live in a local table (imported from the config above, as an operator
+  // would with `npm run admin -- import`); the broker's own config keeps only its deployment settings.
+  let brokerConfigFile = configFile;
+  const storeEnv: Record<string, string> = {};
+  if (startOptions.store === 'dynamodb') {
+    phase = 'starting the local DynamoDB';
+    const dynamoPort = intSetting('LOCAL_DYNAMODB_PORT', LOCAL_DYNAMO_DEFAULT_PORT, 1, 65535);
+    dynamo = await ensureLocalDynamo({ port: dynamoPort, dir: join(demoDir, 'dynamodb'), inMemory: true });
+    say(`${dynamo.startedByUs ? 'started' : 'reusing'} local DynamoDB (dynalite) on ${dynamo.endpoint}`);
+    const client = localDynamoClient(dynamo.endpoint);
+    try {
+      await createGrantTable(client, DEMO_TABLE);
+    } finally {
+      client.destroy();
+    }
+    const imported = await importYaml(configFile, { store: 'dynamodb', table: DEMO_TABLE, endpoint: dynamo.endpoint, allowInsecureLoopbackHttp: true }, 'npm start: demo grants');
+    say(`imported the grants of ${configFile} into table ${DEMO_TABLE} (version ${imported.version})`);
+    brokerConfigFile = join(demoDir, 'broker.settings.yaml');
+    writeFileSync(brokerConfigFile, 'allowInsecureLoopbackHttp: true\npartners: {}\n', { mode: 0o600 });
+    Object.assign(storeEnv, { BROKER_GRANT_STORE: 'dynamodb', BROKER_GRANT_TABLE: DEMO_TABLE, BROKER_DYNAMODB_ENDPOINT: dynamo.endpoint });
+  }
+  if (abort.signal.aborted) return;
+
   phase = 'starting the API';
   say('starting the API (serverless-offline bundles the handlers with esbuild first)…');
   api = await startOffline({
-    configFile, localAws: aws.env, httpPort: offlinePort, lambdaPort, signal: abort.signal,
+    configFile: brokerConfigFile, localAws: aws.env, httpPort: offlinePort, lambdaPort, signal: abort.signal,
     // presigned URLs (and the broker's own S3 calls) go through the shim: the signature covers its address
-    extraEnv: { BROKER_S3_ENDPOINT: shim.url },
+    extraEnv: { BROKER_S3_ENDPOINT: shim.url, ...storeEnv },
   });
   if (abort.signal.aborted) return;
   api.process.once('exit', (code, signal) => {
@@ -313,7 +352,15 @@ ${demo ? `Browser uploads: open ${demo.url} (the demo page: the client package a
 the loopback OIDC issuer ${issuer.issuer}). ` : ''}Browser origins allowed (broker CORS and bucket CORS): ${origins.join(', ') || 'none'}
 (serverless-offline listens on 127.0.0.1:${offlinePort}; ${apiUrl} is its CORS proxy and presigned URLs go to the S3 shim ${shim.url}: docs/local-aws.md, quirks 14 and 16)
 
-Ctrl-C stops the API${aws.startedByUs ? ' and local AWS' : ''} and removes the demo folder.`);
+${dynamo ? `Grants are read from the local DynamoDB table ${DEMO_TABLE} (${dynamo.endpoint}); a change reaches the broker within 10 s.
+Try the admin commands against it (in this repo, in another shell; the demo's loopback http issuer needs the last flag):
+  export BROKER_GRANT_STORE=dynamodb BROKER_GRANT_TABLE=${DEMO_TABLE} BROKER_DYNAMODB_ENDPOINT=${q(dynamo.endpoint)}
+  npm run admin -- partner list
+  npm run admin -- key create demo backend --reason 'a second key' --allow-insecure-loopback-http
+  npm run admin -- revoke demo --client backend --reason 'trying revocation' --allow-insecure-loopback-http
+  (within 10 s command 1 above answers 403 access_revoked; the same revoke with --lift re-enables the client)
+
+` : ''}Ctrl-C stops the API${aws.startedByUs ? ' and local AWS' : ''}${dynamo?.startedByUs ? ', the local DynamoDB' : ''} and removes the demo folder.`);
 }
 
 startup = start();
