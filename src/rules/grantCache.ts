@@ -26,6 +26,16 @@ export interface GrantCacheOptions {
   maxEntries: number;
   /** Negative ("absent") entries kept, least recently used evicted first. */
   maxNegativeEntries: number;
+  /** Told of every lookup (observability/metrics.ts GrantStoreCacheMetrics has this shape); optional. */
+  metrics?: GrantCacheMetrics | undefined;
+}
+
+/** What the cache reports per lookup: answered from the cache (with the age of the version it relies on), or loaded. */
+export interface GrantCacheMetrics {
+  hit(): void;
+  miss(): void;
+  /** Seconds since the version read that confirms the cache started: at most the staleness bound. */
+  staleness(ageSeconds: number): void;
 }
 
 export interface GrantCacheStats {
@@ -75,13 +85,16 @@ export class GrantCache {
       const value = this.#positive.get(key);
       this.#touch(this.#positive, key, value);
       this.#stats.hits += 1;
+      this.#reportHit();
       return value as T;
     }
     if (this.#negative.has(key)) {
       this.#touch(this.#negative, key, ABSENT);
       this.#stats.negativeHits += 1;
+      this.#reportHit();
       return undefined;
     }
+    this.#options.metrics?.miss();
     const pending = this.#inflight.get(key);
     if (pending !== undefined) return pending as Promise<T | undefined>;
     const generation = this.#generation;
@@ -97,6 +110,13 @@ export class GrantCache {
     };
     loading.then(settle, settle);
     return loading;
+  }
+
+  #reportHit(): void {
+    const metrics = this.#options.metrics;
+    if (metrics === undefined) return;
+    metrics.hit();
+    if (this.#confirmedAt !== undefined) metrics.staleness(Math.max(0, this.#options.clock() - this.#confirmedAt) / 1000);
   }
 
   /** The version last confirmed (undefined before the first read): for /health, never a read. */

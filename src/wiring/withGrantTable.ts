@@ -8,6 +8,7 @@
 import { createGrantTableClient } from '../adapters/dynamo/client.js';
 import { DynamoGrantStore } from '../adapters/dynamo/dynamoGrantStore.js';
 import { ConfigError } from '../domain/errors.js';
+import { grantStoreCacheMetrics } from '../observability/metrics.js';
 import type { BrokerDeps } from '../usecases/deps.js';
 import { noIssuer, noPresigner, wire, type GrantTableFactory } from './coldStart.js';
 
@@ -27,6 +28,7 @@ export const dynamoGrantTable: GrantTableFactory = (settings, logger, clock) => 
     maxNegativeEntries: settings.BROKER_GRANT_NEGATIVE_CACHE_ENTRIES,
     clock,
     logger,
+    metrics: grantStoreCacheMetrics,
   });
 };
 

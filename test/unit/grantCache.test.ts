@@ -41,6 +41,23 @@ describe('GrantCache', () => {
     expect(f.cache.cachedVersion()).toBe(1);
   });
 
+  it('reports each lookup to its metrics: a miss per load, a hit with the age of the confirming version read', async () => {
+    let now = 0;
+    const seen: string[] = [];
+    const cache = new GrantCache(async () => 7, {
+      maxStalenessMs: 10_000, clock: () => now, maxEntries: 10, maxNegativeEntries: 10,
+      metrics: { hit: () => seen.push('hit'), miss: () => seen.push('miss'), staleness: (s) => seen.push(`staleness ${s}`) },
+    });
+    const load = async () => 'v';
+    await cache.get('k', load);
+    now = 2_500;
+    await cache.get('k', load);
+    await cache.get('absent', async () => undefined);
+    now = 4_000;
+    await cache.get('absent', async () => undefined);
+    expect(seen).toEqual(['miss', 'hit', 'staleness 2.5', 'miss', 'hit', 'staleness 4']);
+  });
+
   it('serves a change after the bound and not before', async () => {
     const f = fixture();
     f.items.set('k', 'old');

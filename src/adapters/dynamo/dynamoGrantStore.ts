@@ -18,7 +18,7 @@ import { GrantStoreUnavailableError } from '../../domain/errors.js';
 import type { ApiKey, Client, Partner } from '../../domain/model.js';
 import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS } from '../../ports/deadline.js';
 import type { GrantStore } from '../../ports/ports.js';
-import { GrantCache, type GrantCacheStats } from '../../rules/grantCache.js';
+import { GrantCache, type GrantCacheMetrics, type GrantCacheStats } from '../../rules/grantCache.js';
 import { API_KEY_ID, NAME } from '../../rules/identifiers.js';
 import {
   apiKeyKey, decodeApiKeyItem, decodeIssuerItem, decodeOriginItem, decodePartnerItem, decodeVersionItem, issuerKey,
@@ -42,6 +42,8 @@ export interface DynamoGrantStoreOptions {
   logger: GrantStoreLogger;
   /** Sent as Retry-After with a 503; default 2 s (throttling and blips clear within seconds). */
   retryAfterSeconds?: number;
+  /** Cache hits, misses and staleness per lookup (the GrantStore* metrics). */
+  metrics?: GrantCacheMetrics | undefined;
 }
 
 type ApiKeyOwner = { partnerId: string; clientId: string; key: ApiKey };
@@ -64,6 +66,7 @@ export class DynamoGrantStore implements GrantStore {
       clock: options.clock,
       maxEntries: options.maxEntries,
       maxNegativeEntries: options.maxNegativeEntries,
+      metrics: options.metrics,
     });
   }
 
