@@ -9,6 +9,10 @@
  * assertions in test/unit/uploadContract.test.ts (docs/upload-contracts.md lists where).
  */
 import { GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
+import type { TemporaryCredentials, UploadTerms } from '../../src/domain/model.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,16 +57,15 @@ async function presignPut(rel: string, bytes: Buffer): Promise<ApiResponse> {
  * The writer's view of a stored object: objects written through a role belong to the assuming user
  * on the gateway (docs/local-aws.md quirk 7), here the broker's user, so it reads tags and metadata.
  */
-function writerS3(): S3Client {
+function writerS3(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = { accessKeyId: stack.aws.BROKER_ACCESS_KEY_ID!, secretAccessKey: stack.aws.BROKER_SECRET_ACCESS_KEY! }): S3Client {
   return new S3Client({
     region: stack.region, endpoint: stack.endpoint, forcePathStyle: true,
-    credentials: { accessKeyId: stack.aws.BROKER_ACCESS_KEY_ID!, secretAccessKey: stack.aws.BROKER_SECRET_ACCESS_KEY! },
+    credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
-async function stored(fullKey: string): Promise<{ tags: Record<string, string>; metadata: Record<string, string>; length: number }> {
-  const s3 = writerS3();
+async function stored(fullKey: string, s3 = writerS3()): Promise<{ tags: Record<string, string>; metadata: Record<string, string>; length: number }> {
   const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: fullKey }));
   const head = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: fullKey }));
   return {
@@ -211,5 +214,64 @@ describe('multipart upload under the contract', () => {
     // AWS stores them. The create command's exact Tagging is asserted in test/unit/uploadContract.test.ts.
     // Likewise it ignores If-None-Match on CompleteMultipartUpload, so multipart write-once is proven there too.
     expect(got.tags).toEqual({});
+  }, TIMEOUT);
+});
+
+describe('POST form under a contract, built by the broker\'s adapter with narrow-role credentials (the gateway stores nothing for POST under a session policy: docs/local-aws.md quirk 1)', () => {
+  const ROLE = 'e2e-contract-narrow-role';
+  let creds: TemporaryCredentials;
+  const terms: UploadTerms = {
+    noOverwrite: false, tags: { owner: 'alice', team: 'blue' }, metadata: { 'uploaded-by': 'alice' },
+  };
+  const presign = (key: string, t: UploadTerms = terms) => new S3Presigner().presignPost({
+    credentials: creds, target: { bucket: stack.bucket, region: stack.region, endpoint: stack.endpoint, forcePathStyle: true },
+    key, expiresInSeconds: 300, signingDate: new Date(), contentType: TYPE, maxBytes: 4096, terms: t,
+  });
+  const postForm = (url: string, fields: Record<string, string>, bytes: Buffer) =>
+    curl([...Object.entries(fields).flatMap(([k, v]) => ['--form-string', `${k}=${v}`]), '-F', `file=@${file(bytes)};type=${TYPE}`, url]);
+
+  beforeAll(async () => {
+    const { aws } = stack;
+    const iam = new IAMClient({ endpoint: stack.endpoint, region: stack.region, credentials: { accessKeyId: aws.ADMIN_ACCESS_KEY_ID!, secretAccessKey: aws.ADMIN_SECRET_ACCESS_KEY! } });
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [aws.BROKER_USER_ARN ?? 'arn:aws:iam:::user/broker'] }, Action: ['sts:AssumeRole'] }] };
+    const own = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:PutObjectTagging', 's3:GetObjectTagging'], Resource: [`arn:aws:s3:::${stack.bucket}/acme-contract/*`] }] };
+    try {
+      await iam.send(new CreateRoleCommand({ RoleName: ROLE, Path: '/', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    } catch (e) {
+      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 409) throw e;
+    }
+    await iam.send(new PutRolePolicyCommand({ RoleName: ROLE, PolicyName: 'acme-contract-only', PolicyDocument: JSON.stringify(own) }));
+    const sts = new STSClient({ endpoint: stack.endpoint, region: stack.region, credentials: { accessKeyId: aws.BROKER_ACCESS_KEY_ID!, secretAccessKey: aws.BROKER_SECRET_ACCESS_KEY! } });
+    // test only: no session policy (quirk 1). The broker never assumes a role without one.
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam:::role/${ROLE}`, RoleSessionName: 'e2e-contract-narrow', DurationSeconds: 900 }))).Credentials!;
+    creds = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!, expiration: c.Expiration! };
+  }, TIMEOUT);
+
+  test('the form stores the tags and metadata exactly once', async () => {
+    const key = `acme-contract/${unique(stack, 'post.bin')}`;
+    const form = await presign(key);
+    const res = await postForm(form.url, form.fields, randomBinary(100));
+    expect(res.status).toBe(204);
+    const got = await stored(key, writerS3(creds));
+    expect(got.tags).toEqual({ owner: 'alice', team: 'blue' });
+    expect(got.metadata).toEqual({ 'uploaded-by': 'alice' });
+  }, TIMEOUT);
+
+  test.each([
+    ['tagging', '<Tagging><TagSet><Tag><Key>owner</Key><Value>mallory</Value></Tag></TagSet></Tagging>'],
+    ['x-amz-meta-uploaded-by', 'mallory'],
+  ])('a changed %s field → 403 (eq condition)', async (field, value) => {
+    const key = `acme-contract/${unique(stack, 'post-tamper.bin')}`;
+    const form = await presign(key);
+    const res = await postForm(form.url, { ...form.fields, [field]: value }, randomBinary(100));
+    expect(res.status).toBe(403);
+  }, TIMEOUT);
+
+  test('a dropped metadata field → 403 (eq condition)', async () => {
+    const key = `acme-contract/${unique(stack, 'post-drop.bin')}`;
+    const form = await presign(key);
+    const { 'x-amz-meta-uploaded-by': _dropped, ...fields } = form.fields;
+    const res = await postForm(form.url, fields, randomBinary(100));
+    expect(res.status).toBe(403);
   }, TIMEOUT);
 });
