@@ -21,6 +21,7 @@ import { scopeForCredentials, scopeForObject, sessionScopeFor } from '../../src/
 import { encodeSubject } from '../../src/rules/subject.js';
 import type { Route } from '../../src/http/route.js';
 import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
+import { sessionContract } from '../../src/rules/uploadContract.js';
 import type { Caller, Grant, Scope } from '../../src/domain/model.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { downloadsRoute } from '../../src/routes/downloads.js';
@@ -601,5 +602,32 @@ describe('session policy for any request (property, through the HTTP handler)', 
     // Bounds far below the measured rates (policies ≈ 26% of runs, sd ≈ 3%; invalid_key ≈ 40%), as above.
     expect(tally.policies).toBeGreaterThan(HANDLER_RUNS * 0.1);
     expect(tally.refused['invalid_key'] ?? 0).toBeGreaterThan(HANDLER_RUNS * 0.1);
+  });
+});
+
+describe('upload contracts in the session policy (any JWT subject, any contract tag template)', () => {
+  const TAG_CHARS = fc.constantFrom(...'abcXYZ019 _.:/=+-@é'.split(''));
+  const template = fc.tuple(fc.array(TAG_CHARS, { maxLength: 20 }).map((a) => a.join('')), fc.constantFrom('', '${sub}', '${client}', '${requestId}'))
+    .map(([lit, v]) => `${lit}${v}`);
+  const OBJ = 'arn:aws:s3:::acme-bucket/acme/users/';
+
+  it('the policy is valid and fits; the contract\'s value is allowed, another is explicitly denied, an absent one allowed (UploadPart)', async () => {
+    await fc.assert(fc.asyncProperty(fc.string({ minLength: 1, maxLength: 200 }), template, fc.boolean(), async (subject, value, overwrite) => {
+      const caller = { subjectSegment: encodeSubject(subject), clientId: 'app', partnerId: 'acme' };
+      const contract = sessionContract({ integrity: 'none', overwrite, tags: { owner: value }, metadata: {} }, caller)!;
+      const prefix = `acme/users/${caller.subjectSegment}/`;
+      const policy = buildSessionPolicy({ partition: 'aws', bucket: 'acme-bucket', prefix, actions: ['write'] }, contract);
+      expect(validatePolicy(policy)).toEqual([]);
+      expect(policy.length).toBeLessThanOrEqual(MAX_SESSION_POLICY_CHARS);
+      const obj = `${OBJ}${caller.subjectSegment}/f.bin`;
+      const base = { 's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true' };
+      const pinned = contract.tags.owner;
+      if (pinned !== null) {
+        await expect(simulate(policy, 's3:PutObject', obj, { ...base, 's3:RequestObjectTag/owner': pinned })).resolves.toBe('Allowed');
+        await expect(simulate(policy, 's3:PutObject', obj, { ...base, 's3:RequestObjectTag/owner': `${pinned}x` })).resolves.toBe('ExplicitlyDenied');
+      }
+      await expect(simulate(policy, 's3:PutObject', obj, { 's3:ObjectCreationOperation': 'false' })).resolves.toBe('Allowed');
+      await expect(simulate(policy, 's3:PutObject', obj, { 's3:ObjectCreationOperation': 'true' })).resolves.toBe(overwrite ? 'Allowed' : 'ExplicitlyDenied');
+    }), { numRuns: 60 });
   });
 });
