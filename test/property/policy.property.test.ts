@@ -621,7 +621,7 @@ describe('upload contracts in the session policy (any JWT subject, any contract 
       expect(policy.length).toBeLessThanOrEqual(MAX_SESSION_POLICY_CHARS);
       const obj = `${OBJ}${caller.subjectSegment}/f.bin`;
       const base = { 's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true' };
-      const pinned = contract.tags.owner;
+      const pinned = contract.tags.owner ?? null;
       if (pinned !== null) {
         await expect(simulate(policy, 's3:PutObject', obj, { ...base, 's3:RequestObjectTag/owner': pinned })).resolves.toBe('Allowed');
         await expect(simulate(policy, 's3:PutObject', obj, { ...base, 's3:RequestObjectTag/owner': `${pinned}x` })).resolves.toBe('ExplicitlyDenied');
