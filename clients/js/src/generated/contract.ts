@@ -81,6 +81,13 @@ export type PresignUploadRequest = {
   contentLength: number;
   /** requested URL lifetime in seconds; the response states the real one */
   expiresIn?: number;
+  /** required when the client's upload contract sets integrity (md5, sha256, crc32c), refused otherwise; signed as a header the upload must carry */
+  checksum?: {
+    /** the algorithm the client's upload contract requires (whoami: grant.upload.integrity) */
+    algorithm: "md5" | "sha256" | "crc32c";
+    /** base64 of the digest of the exact bytes, as S3's Content-MD5 / x-amz-checksum-* headers carry it */
+    value: string;
+  };
 } | {
   method: "POST";
   /** object key relative to the grant prefix */
@@ -89,12 +96,20 @@ export type PresignUploadRequest = {
   contentType: string;
   /** requested URL lifetime in seconds; the response states the real one */
   expiresIn?: number;
+  /** required when the client's upload contract sets integrity (md5, sha256, crc32c), refused otherwise; signed as a header the upload must carry */
+  checksum?: {
+    /** the algorithm the client's upload contract requires (whoami: grant.upload.integrity) */
+    algorithm: "md5" | "sha256" | "crc32c";
+    /** base64 of the digest of the exact bytes, as S3's Content-MD5 / x-amz-checksum-* headers carry it */
+    value: string;
+  };
 };
 
 /** Response (200) of POST /v1/uploads: Presigned upload for one object key. */
 export type PresignUploadResponse = {
   method: "PUT";
   url: string;
+  /** every signed header with its exact value (Content-Length included: HTTP clients set it from the body); send exactly these */
   headers: {
     [name: string]: string;
   };
@@ -158,6 +173,8 @@ export type PresignMultipartPartsRequest = {
   partSize: number;
   /** requested URL lifetime in seconds; the response states the real one */
   expiresIn?: number;
+  /** one base64 digest per partNumbers entry, same order, in the algorithm of the client's upload contract (integrity); required under such a contract, refused without one; each URL signs its part's checksum */
+  checksums?: string[];
 };
 
 /** Response (200) of POST /v1/uploads/multipart/parts: Presign a batch of part URLs for a multipart upload. */
@@ -165,7 +182,7 @@ export type PresignMultipartPartsResponse = {
   parts: {
     partNumber: number;
     url: string;
-    /** send exactly these: Content-Length is signed */
+    /** send exactly these: Content-Length is signed, and the part's checksum header when declared */
     headers: {
       [name: string]: string;
     };
@@ -213,6 +230,8 @@ export type CompleteMultipartUploadRequest = {
     partNumber: number;
     /** the ETag header the part's PUT answered with (quotes optional) */
     etag: string;
+    /** the part's base64 sha256 or crc32c checksum (contract integrity sha256/crc32c): compared with the one S3 recorded */
+    checksum?: string;
   }[];
 };
 
@@ -275,6 +294,25 @@ export type WhoamiResponse = {
     maxDurationSeconds: number;
     /** whether POST /v1/credentials (and its twins) may vend write; false unless the config opts in */
     rawWriteCredentials: boolean;
+    /** the client's upload contract, absent when it has none (uploads then bind key, type and size only) */
+    upload?: {
+      /** the checksum every upload must declare (none: no checksum) */
+      integrity: "md5" | "sha256" | "crc32c" | "none";
+      /** false: uploads are write-once (If-None-Match: *), POST forms refused */
+      overwrite: boolean;
+      /** tags every object gets, templates filled in for this caller (${requestId} stays: it is filled per request) */
+      tags: {
+        [name: string]: string;
+      };
+      /** x-amz-meta-* every object gets, filled in the same way */
+      metadata: {
+        [name: string]: string;
+      };
+      encryption?: {
+        type: "aws:kms" | "AES256";
+        keyId?: string;
+      };
+    };
   };
 };
 
