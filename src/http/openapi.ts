@@ -20,11 +20,11 @@ const ERROR_SCHEMA = {
 const ERRORS: Record<string, string> = {
   '400': 'Invalid request (invalid_request, invalid_key, invalid_duration, policy_too_large)',
   '401': 'Unauthenticated',
-  '403': 'Outside the caller\'s grant (outside_grant)',
+  '403': 'Outside the caller\'s grant (outside_grant), or an operator disabled or revoked the caller\'s partner, client, key or subject (access_revoked)',
   '413': 'Too large (too_large)',
   '415': 'Body is not application/json',
   '502': 'The partner role could not be assumed, or STS answered unusably',
-  '503': 'STS throttled or unavailable, or the identity provider\'s keys could not be fetched (Retry-After)',
+  '503': 'STS throttled or unavailable, the identity provider\'s keys could not be fetched, or the grant store could not be read (grant_store_unavailable); Retry-After says when to retry',
   '504': 'STS timed out',
 };
 

@@ -5,7 +5,7 @@ import { action, isoDate } from './schemas.js';
 
 /** Error statuses every credentials route adds to the common ones (the same refusals, whatever the response format). */
 export const VEND_ERRORS: Readonly<Record<string, string>> = {
-  '403': 'Outside the caller\'s grant (outside_grant), including write for a client without rawWriteCredentials: true',
+  '403': 'Outside the caller\'s grant (outside_grant), including write for a client without rawWriteCredentials: true; or access revoked by an operator (access_revoked)',
   '429': 'Too many credential requests for this client (rate_limited; Retry-After says when to retry)',
 };
 

@@ -15,7 +15,8 @@ export const credentialsContainerRoute: AuthenticatedRoute<z.infer<typeof proces
   description:
     'For `AWS_CONTAINER_CREDENTIALS_FULL_URI`. The SDKs send `AWS_CONTAINER_AUTHORIZATION_TOKEN` verbatim as the Authorization header, '
     + 'so this route accepts the bare API key there as well as `Bearer <key>` or `X-Api-Key`. The JS, Go and Java SDKs accept an https URL; '
-    + 'the AWS CLI accepts only loopback hosts, so CLI users take credential_process instead. The same rules as POST /v1/credentials: '
+    + 'the AWS CLI (botocore) accepts an https URL only since late 2025 (older releases: loopback hosts only), so users of an older CLI take '
+    + 'credential_process or the credential helper\'s serve mode instead. The same rules as POST /v1/credentials: '
     + 'write only for a client with rawWriteCredentials: true, and the same per-client rate.',
   auth: 'container',
   input: processQuery,

@@ -37,9 +37,9 @@ export const partNumber = z.number().int().min(1, 'part numbers start at 1').max
 
 /** Error statuses the routes that call S3 themselves (multipart create, complete, abort, list) add to the common ones. */
 export const S3_CALL_ERRORS: Readonly<Record<string, string>> = {
-  '403': 'Outside the caller\'s grant (outside_grant), or S3 denied the call (s3_access_denied)',
+  '403': 'Outside the caller\'s grant (outside_grant), access revoked by an operator (access_revoked), or S3 denied the call (s3_access_denied)',
   '502': 'The partner role could not be assumed, or STS or S3 answered unusably (s3_error)',
-  '503': 'STS or S3 throttled or unavailable (sts_throttled, sts_unavailable, s3_unavailable), or the identity provider\'s keys could not be fetched (Retry-After)',
+  '503': 'STS or S3 throttled or unavailable (sts_throttled, sts_unavailable, s3_unavailable), the identity provider\'s keys could not be fetched (jwks_unavailable), or the grant store could not be read (grant_store_unavailable); Retry-After says when to retry',
 };
 
 // ---- upload contracts (docs/upload-contracts.md) ------------------------------------------------
