@@ -36,6 +36,7 @@ const KNOWN_ERROR_CODES = {
   upload_mismatch: 400,
   unauthenticated: 401,
   outside_grant: 403,
+  access_revoked: 403,
   s3_access_denied: 403,
   upload_not_found: 404,
   too_large: 413,
@@ -50,6 +51,7 @@ const KNOWN_ERROR_CODES = {
   sts_unavailable: 503,
   s3_unavailable: 503,
   jwks_unavailable: 503,
+  grant_store_unavailable: 503,
   sts_timeout: 504,
   deadline_exceeded: 504,
 };

@@ -1,3 +1,4 @@
+import { computeChecksum, isIntegrityOption, type ChecksumAlgorithm, type IntegrityOption } from './checksum.js';
 import { s3ErrorFrom } from './errors.js';
 import type {
   ListMultipartPartsResponse,
@@ -22,6 +23,14 @@ export interface BrokerClientOptions {
   retries?: number | RetryOptions;
   /** Whether to behave as in a browser (drop headers a browser may not set). Detected when absent. */
   browser?: boolean;
+  /**
+   * The checksum uploads must declare (the grant's upload contract, whoami `grant.upload.integrity`). When absent,
+   * the client asks `whoami` once (on the first upload; the answer is kept for this client instance). Give it to
+   * spare that call; `none` sends no checksum. Under md5/sha256/crc32c, `upload()` and `uploadMultipart()` compute
+   * the checksum of the exact bytes (per part for multipart) and send it; browsers can compute only sha256 (and
+   * crc32c), so md5 fails there with a ChecksumUnavailableError before anything is sent.
+   */
+  integrity?: IntegrityOption;
 }
 
 export interface UploadOptions {
@@ -90,6 +99,25 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
   if (!options || !options.auth) throw new TypeError('createBrokerClient: auth ({ apiKey } or { token }) is required');
   const transport = new Transport(options.url, options.auth, options.fetch ?? globalFetch(), resolveRetry(options.retries));
   const browser = options.browser ?? detectBrowser();
+  if (options.integrity !== undefined && !isIntegrityOption(options.integrity)) {
+    throw new TypeError(`createBrokerClient: integrity must be one of md5, sha256, crc32c, none (got ${JSON.stringify(options.integrity)})`);
+  }
+  // the contract's algorithm: the explicit option, else whoami's answer, asked once (a failed ask is not kept)
+  let integrityAsked: Promise<ChecksumAlgorithm | undefined> | undefined;
+  const integrity = (signal: AbortSignal | undefined): Promise<ChecksumAlgorithm | undefined> => {
+    if (options.integrity !== undefined) return Promise.resolve(options.integrity === 'none' ? undefined : options.integrity);
+    integrityAsked ??= transport.call('whoami', { signal }).then(
+      (who) => {
+        const algorithm = who.grant.upload?.integrity;
+        return algorithm === undefined || algorithm === 'none' ? undefined : algorithm;
+      },
+      (error: unknown) => {
+        integrityAsked = undefined;
+        throw error;
+      },
+    );
+    return integrityAsked;
+  };
 
   return {
     whoami: (o) => transport.call('whoami', { signal: o?.signal }),
@@ -100,11 +128,14 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       const total = sizeOf(file);
       const method = o.method ?? 'PUT';
       const expires = o.expiresIn === undefined ? {} : { expiresIn: o.expiresIn };
+      const algorithm = await integrity(o.signal);
+      // computed before presigning: the checksum is signed into the URL (or pinned in the form's policy)
+      const checksum = algorithm === undefined ? {} : { checksum: { algorithm, value: await computeChecksum(algorithm, file, browser) } };
       o.onProgress?.(0, total);
       const presigned = await transport.call('presignUpload', {
         body: method === 'PUT'
-          ? { method: 'PUT', key: o.key, contentType: o.contentType, contentLength: total, ...expires }
-          : { method: 'POST', key: o.key, contentType: o.contentType, ...expires },
+          ? { method: 'PUT', key: o.key, contentType: o.contentType, contentLength: total, ...expires, ...checksum }
+          : { method: 'POST', key: o.key, contentType: o.contentType, ...expires, ...checksum },
         signal: o.signal,
       });
       let etag: string | undefined;
@@ -117,7 +148,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       return { key: presigned.key, etag, expiresAt: presigned.expiresAt };
     },
 
-    uploadMultipart: (file, o) => uploadMultipart(transport, browser, file, o),
+    uploadMultipart: async (file, o) => uploadMultipart(transport, browser, file, o, await integrity(o.signal)),
 
     listParts: (key, uploadId, o) => transport.call('listMultipartParts', { body: { key, uploadId }, signal: o?.signal }),
 

@@ -62,6 +62,20 @@ export class S3UploadError extends S3Error {
   override readonly name = 'S3UploadError';
 }
 
+/**
+ * The upload contract requires a checksum this environment cannot compute (md5 in a browser, or sha256 where Web
+ * Crypto is unavailable). Nothing was sent: change the client's contract (browsers: integrity sha256).
+ */
+export class ChecksumUnavailableError extends Error {
+  override readonly name = 'ChecksumUnavailableError';
+  readonly algorithm: 'md5' | 'sha256' | 'crc32c';
+
+  constructor(algorithm: 'md5' | 'sha256' | 'crc32c', message: string) {
+    super(message);
+    this.algorithm = algorithm;
+  }
+}
+
 export function isKnownErrorCode(code: unknown): code is BrokerErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODE_STATUS, code);
 }

@@ -1,3 +1,4 @@
+import { computeChecksum, type ChecksumAlgorithm } from './checksum.js';
 import { S3Error } from './errors.js';
 import { abortReason, isAbortError, isRetryable, sleep, withRetry } from './retry.js';
 import { missingEtag, putToS3, sizeOf, slice, type UploadBody } from './s3.js';
@@ -90,6 +91,7 @@ export async function uploadMultipart(
   browser: boolean,
   file: UploadBody,
   options: MultipartOptions,
+  integrity?: ChecksumAlgorithm,
 ): Promise<MultipartResult> {
   const total = sizeOf(file);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
@@ -143,12 +145,28 @@ export async function uploadMultipart(
   const inflight = new Map<number, Promise<void>>();
   const batchSize = Math.min(MAX_URLS_PER_CALL, concurrency * 2);
 
+  // under an integrity contract each part URL signs that part's checksum, so it is computed before the URL is asked
+  // for (once per part: a retry with a fresh URL reuses it); sha256/crc32c ones are also sent again on complete
+  const checksums = new Map<number, Promise<string>>();
+  function checksumOf(n: number, algorithm: ChecksumAlgorithm): Promise<string> {
+    let known = checksums.get(n);
+    if (!known) {
+      const start = (n - 1) * partSize;
+      known = computeChecksum(algorithm, slice(file, start, start + sizeOfPart(n)), browser);
+      known.catch(() => checksums.delete(n));
+      checksums.set(n, known);
+    }
+    return known;
+  }
+
   async function fetchUrls(numbers: number[]): Promise<void> {
     const promise = (async () => {
+      const declared = integrity === undefined ? {} : { checksums: await Promise.all(numbers.map((n) => checksumOf(n, integrity))) };
       const answer = await transport.call('presignMultipartParts', {
         body: {
           key: state.key, uploadId, partNumbers: numbers, contentLength: total, partSize,
           ...(options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn }),
+          ...declared,
         },
         signal: inner,
       });
@@ -234,7 +252,14 @@ export async function uploadMultipart(
     if (!failure && signal?.aborted) failure = { error: abortReason(signal) };
     if (failure) throw failure.error;
 
-    const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ partNumber: p.partNumber, etag: p.etag }));
+    // S3 records sha256/crc32c part checksums and the broker compares the ones sent here (a resumed part's is
+    // computed from the file now); md5 is no S3 part checksum, so Content-MD5 only guards each part's PUT
+    const completeWith = integrity === 'sha256' || integrity === 'crc32c' ? integrity : undefined;
+    const parts = await Promise.all([...done.values()].sort((a, b) => a.partNumber - b.partNumber).map(async (p) => ({
+      partNumber: p.partNumber,
+      etag: p.etag,
+      ...(completeWith === undefined ? {} : { checksum: await checksumOf(p.partNumber, completeWith) }),
+    })));
     const completed = await transport.call('completeMultipartUpload', {
       body: { key: state.key, uploadId, contentLength: total, partSize, parts },
       signal,

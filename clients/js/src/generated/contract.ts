@@ -376,6 +376,7 @@ export const ERROR_CODE_STATUS = {
   upload_mismatch: 400,
   unauthenticated: 401,
   outside_grant: 403,
+  access_revoked: 403,
   s3_access_denied: 403,
   upload_not_found: 404,
   too_large: 413,
@@ -390,6 +391,7 @@ export const ERROR_CODE_STATUS = {
   sts_unavailable: 503,
   s3_unavailable: 503,
   jwks_unavailable: 503,
+  grant_store_unavailable: 503,
   sts_timeout: 504,
   deadline_exceeded: 504,
 } as const;
@@ -400,4 +402,4 @@ export type BrokerErrorCode = keyof typeof ERROR_CODE_STATUS;
 export const BROKER_ERROR_CODES = Object.keys(ERROR_CODE_STATUS) as BrokerErrorCode[];
 
 /** The codes openapi.json itself names in its error responses (a subset of BROKER_ERROR_CODES). */
-export const DOCUMENTED_ERROR_CODES: readonly BrokerErrorCode[] = ["invalid_duration", "invalid_key", "invalid_request", "outside_grant", "policy_too_large", "rate_limited", "s3_access_denied", "s3_error", "s3_unavailable", "sts_throttled", "sts_unavailable", "too_large", "upload_mismatch", "upload_not_found"];
+export const DOCUMENTED_ERROR_CODES: readonly BrokerErrorCode[] = ["access_revoked", "grant_store_unavailable", "invalid_duration", "invalid_key", "invalid_request", "jwks_unavailable", "outside_grant", "policy_too_large", "rate_limited", "s3_access_denied", "s3_error", "s3_unavailable", "sts_throttled", "sts_unavailable", "too_large", "upload_mismatch", "upload_not_found"];

@@ -1,7 +1,9 @@
 // A loopback imitation of the broker (the v1 routes the client uses) and of S3 (presigned PUT, form POST, part PUT,
 // GET), on one node:http server on 127.0.0.1 and a random port. Tests replace any broker route with `override`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { crc32c, toBase64 } from '../../src/checksum.js';
 
 export interface Recorded {
   method: string;
@@ -27,7 +29,7 @@ export interface Upload {
   contentType: string;
   contentLength: number;
   partSize: number;
-  parts: Map<number, { etag: string; size: number }>;
+  parts: Map<number, { etag: string; size: number; checksum?: string }>;
   completed: boolean;
   aborted: boolean;
 }
@@ -48,6 +50,12 @@ export class FakeBroker {
   partPutsStarted = 0;
   maxConcurrentPartPuts = 0;
   readonly grantPrefix = 'partner/client/';
+  /**
+   * An upload contract's integrity, as the broker would have it: whoami shows it; presigning then requires the
+   * checksum (400 without, or with another algorithm) and signs it as a header; the imitation of S3 refuses a PUT
+   * whose header differs from the signed value (403) or whose body has another digest (400 BadDigest), as S3 does.
+   */
+  integrity: 'md5' | 'sha256' | 'crc32c' | undefined;
   private server: Server | undefined;
   private nextId = 1;
 
@@ -145,6 +153,7 @@ export class FakeBroker {
             grant: {
               bucket: 'bucket', region: 'eu-west-1', prefix: this.grantPrefix, actions: ['read', 'write', 'list'],
               maxUploadBytes: 1e9, contentTypes: ['application/octet-stream'], maxDurationSeconds: 3600, rawWriteCredentials: false,
+              ...(this.integrity === undefined ? {} : { upload: { integrity: this.integrity, overwrite: true, tags: {}, metadata: { client: 'client' } } }),
             },
           },
         };
@@ -158,19 +167,22 @@ export class FakeBroker {
         };
       case 'POST /v1/uploads': {
         const key = this.grantPrefix + b.key;
+        const refused = this.checksumRefusal(b.checksum === undefined ? undefined : [b.checksum?.algorithm, b.checksum?.value], 'checksum');
+        if (refused) return refused;
+        const signed = b.checksum === undefined ? {} : { [CHECKSUM_HEADER[this.integrity!]]: b.checksum.value };
         const expiresAt = new Date(Date.now() + 300_000).toISOString();
         if (b.method === 'PUT') {
           return {
             json: {
-              method: 'PUT', url: `${this.url}/s3/object?key=${encodeURIComponent(key)}&X-Amz-Signature=x`,
-              headers: { 'Content-Type': b.contentType, 'Content-Length': String(b.contentLength), 'x-amz-meta-client': 'client' }, key, relativeKey: b.key, expiresAt,
+              method: 'PUT', url: `${this.url}/s3/object?key=${encodeURIComponent(key)}${signedQuery(signed)}&X-Amz-Signature=x`,
+              headers: { 'Content-Type': b.contentType, 'Content-Length': String(b.contentLength), 'x-amz-meta-client': 'client', ...signed }, key, relativeKey: b.key, expiresAt,
             },
           };
         }
         return {
           json: {
             method: 'POST', url: `${this.url}/s3/form`, key, relativeKey: b.key, maxBytes: 1000, expiresAt,
-            fields: { key, 'Content-Type': b.contentType, Policy: 'cG9saWN5', 'X-Amz-Signature': 'sig' },
+            fields: { key, 'Content-Type': b.contentType, ...signed, Policy: 'cG9saWN5', 'X-Amz-Signature': 'sig' },
           },
         };
       }
@@ -189,12 +201,22 @@ export class FakeBroker {
         if (!up) return errorReply(404, 'upload_not_found', 'no such upload');
         const partCount = Math.ceil(up.contentLength / up.partSize);
         if (b.partNumbers.length > 100 || b.partNumbers.some((n: number) => n > partCount)) return errorReply(400, 'invalid_request', 'bad part numbers');
+        if (b.checksums !== undefined && (!Array.isArray(b.checksums) || b.checksums.length !== b.partNumbers.length)) {
+          return errorReply(400, 'invalid_request', 'checksums: one per partNumbers entry');
+        }
+        for (let i = 0; i < b.partNumbers.length; i++) {
+          const refused = this.checksumRefusal(b.checksums === undefined ? undefined : [this.integrity, b.checksums[i]], `checksums[${i}]`);
+          if (refused) return refused;
+        }
         return {
           json: {
-            parts: b.partNumbers.map((n: number) => ({
+            parts: b.partNumbers.map((n: number, i: number) => ({
               partNumber: n,
-              url: `${this.url}/s3/part?uploadId=${b.uploadId}&partNumber=${n}`,
-              headers: { 'Content-Length': String(n < partCount ? up.partSize : up.contentLength - up.partSize * (partCount - 1)) },
+              url: `${this.url}/s3/part?uploadId=${b.uploadId}&partNumber=${n}${signedQuery(b.checksums === undefined ? {} : { [CHECKSUM_HEADER[this.integrity!]]: b.checksums[i] })}`,
+              headers: {
+                'Content-Length': String(n < partCount ? up.partSize : up.contentLength - up.partSize * (partCount - 1)),
+                ...(b.checksums === undefined ? {} : { [CHECKSUM_HEADER[this.integrity!]]: b.checksums[i] }),
+              },
               expiresAt: new Date(Date.now() + 300_000).toISOString(),
             })),
           },
@@ -214,6 +236,12 @@ export class FakeBroker {
         for (let n = 1; n <= partCount; n++) {
           if (!up.parts.has(n) || sent.get(n) !== up.parts.get(n)!.etag) return errorReply(400, 'upload_mismatch', `part ${n} differs`);
         }
+        // as the broker: S3 records sha256/crc32c part checksums; one sent on complete must equal the recorded one
+        for (const p of b.parts as Array<{ partNumber: number; checksum?: string }>) {
+          if (p.checksum === undefined) continue;
+          if (this.integrity !== 'sha256' && this.integrity !== 'crc32c') return errorReply(400, 'invalid_request', 'parts[].checksum without a sha256/crc32c contract');
+          if (up.parts.get(p.partNumber)!.checksum !== p.checksum) return errorReply(400, 'upload_mismatch', `part ${p.partNumber}: checksum differs from the one S3 recorded`);
+        }
         up.completed = true;
         return { json: { key: this.grantPrefix + up.key, relativeKey: up.key, etag: '"final-etag"' } };
       }
@@ -226,6 +254,32 @@ export class FakeBroker {
       default:
         return { status: 404, json: { message: 'Not Found' } };
     }
+  }
+
+  /** The broker's answer to a declared checksum ([algorithm, value]) under this.integrity, or undefined when it is accepted. */
+  private checksumRefusal(declared: [unknown, unknown] | undefined, field: string): Reply | undefined {
+    if (this.integrity === undefined) {
+      return declared === undefined ? undefined : errorReply(400, 'invalid_request', `${field}: this client has no integrity contract`);
+    }
+    if (declared === undefined) return errorReply(400, 'invalid_request', `${field}: the upload contract requires a ${this.integrity} checksum`);
+    const [algorithm, value] = declared;
+    if (algorithm !== this.integrity) return errorReply(400, 'invalid_request', `${field}: the upload contract requires ${this.integrity}`);
+    if (typeof value !== 'string' || Buffer.from(value, 'base64').length !== DIGEST_BYTES[this.integrity] || Buffer.from(value, 'base64').toString('base64') !== value) {
+      return errorReply(400, 'invalid_request', `${field}: not a base64 ${this.integrity} digest`);
+    }
+    return undefined;
+  }
+
+  /** As S3 does for a signed checksum header: 403 when the header sent differs from the signed one, 400 BadDigest when the body does not match. */
+  private digestRefusal(rec: Recorded): Reply | undefined {
+    for (const algorithm of ['md5', 'sha256', 'crc32c'] as const) {
+      const header = CHECKSUM_HEADER[algorithm];
+      const signed = rec.query.get(`signed-${header}`);
+      if (signed === null) continue;
+      if (rec.headers[header] !== signed) return s3Error(403, 'SignatureDoesNotMatch', `${header} differs from the signed value`);
+      if (digest(algorithm, rec.body) !== signed) return s3Error(400, 'BadDigest', 'The Content-MD5 or checksum value that you specified did not match what the server received.');
+    }
+    return undefined;
   }
 
   /** The open upload a follow-up call names: by uploadId and exactly one of key (relative) and fullKey, as the broker wants. */
@@ -246,11 +300,16 @@ export class FakeBroker {
       if (hooked) return hooked;
       if (!up || up.aborted) return s3Error(404, 'NoSuchUpload', 'The specified upload does not exist.');
       if (Number(rec.headers['content-length']) !== rec.body.length) return s3Error(400, 'IncompleteBody', 'length');
+      const refused = this.digestRefusal(rec);
+      if (refused) return refused;
       const etag = `"etag-${n}-${rec.body.length}"`;
-      up.parts.set(n, { etag, size: rec.body.length });
+      const recorded = this.integrity === 'sha256' || this.integrity === 'crc32c' ? rec.headers[CHECKSUM_HEADER[this.integrity]] : undefined;
+      up.parts.set(n, { etag, size: rec.body.length, ...(typeof recorded === 'string' ? { checksum: recorded } : {}) });
       return { status: 200, headers: { etag } };
     }
     if (rec.path === '/s3/object' && rec.method === 'PUT') {
+      const refused = this.digestRefusal(rec);
+      if (refused) return refused;
       this.objects.set(rec.query.get('key')!, { body: rec.body, contentType: String(rec.headers['content-type']) });
       return { status: 200, headers: { etag: '"object-etag"' } };
     }
@@ -264,6 +323,23 @@ export class FakeBroker {
     }
     return s3Error(400, 'InvalidRequest', 'unknown');
   }
+}
+
+/** The header each algorithm's checksum travels in (lowercase, as Node gives request headers). */
+export const CHECKSUM_HEADER = { md5: 'content-md5', sha256: 'x-amz-checksum-sha256', crc32c: 'x-amz-checksum-crc32c' } as const;
+const DIGEST_BYTES = { md5: 16, sha256: 32, crc32c: 4 } as const;
+
+/** The digest the imitation of S3 compares with, computed here independently of the client (crc32c excepted: Node has none). */
+export function digest(algorithm: 'md5' | 'sha256' | 'crc32c', body: Uint8Array): string {
+  if (algorithm !== 'crc32c') return createHash(algorithm).update(body).digest('base64');
+  const crc = crc32c();
+  crc.update(body);
+  return toBase64(crc.digest());
+}
+
+/** Stands for the signature: the imitation of S3 reads the signed checksum back from the URL. */
+function signedQuery(signed: Record<string, string>): string {
+  return Object.entries(signed).map(([k, v]) => `&signed-${k}=${encodeURIComponent(v)}`).join('');
 }
 
 export function errorReply(status: number, code: string, message: string, headers?: Record<string, string>): Reply {
