@@ -1,61 +1,233 @@
 /**
- * Section 1: a warm presign through the full handler stack (API Gateway v2 event in, JSON out, JWT
- * auth by a real JwtVerifier against a loopback JWKS, cached session, audit logging into a counting
- * sink) vs the floor: one jose jwtVerify (ES256, local key) + one getSignedUrl (a new S3Client per
- * URL, as the adapter does; AWS URLs, as in production). Distinct tokens on both sides, batches
- * interleaved. Goal ≤ 2.0× at p50.
+ * Section 1: warm presigns through the whole handler vs the signing floor, measured side by side.
+ *
+ * The handler is the exported `handler` of handlers/uploads.ts and handlers/multipartParts.ts,
+ * bundled as deployed (scripts/lib/bundles.ts, serverless.yml's esbuild options), invoked with API
+ * Gateway v2 events (headers, JSON body); its audit lines are written to process.stdout, which the
+ * LogSink counts (Powertools builds and serialises every line; nothing reaches the terminal).
+ *
+ * The floor is what a request cannot avoid:
+ *   - JWT:     jose `jwtVerify` with the already-imported public key (no fetch) + one presign;
+ *   - API key: SHA-256 of the key + `timingSafeEqual` against the configured digest + one presign;
+ *   - parts:   one API-key check + 100 presigns (the handler signs 100 part URLs in one call);
+ * where "one presign" is `SignatureV4.presign` from a signer built once (src/adapters/aws/sigv4Presign.ts,
+ * byte-identical to getSignedUrl), for the same method, key, signed headers and expiry the handler signs.
+ * The old floor (jwtVerify + getSignedUrl with a new S3Client per URL) stays as a labelled second
+ * line: it is several times what signing costs, so it flatters the handler.
+ *
+ * Each line interleaves its sides in batches (drift lands on all of them); the section runs three
+ * times and reports the median ratio and the spread. Goals: JWT ≤ 1.5×, API key ≤ 2×, parts ≤ 1.5×.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { jwtVerify } from 'jose';
 import { clientConfig } from '../../src/adapters/aws/s3Presigner.js';
+import { SigV4Presigner } from '../../src/adapters/aws/sigv4Presign.js';
+import type { S3Target, TemporaryCredentials } from '../../src/domain/model.js';
+import { resolveGrant } from '../../src/usecases/resolveGrant.js';
 import type { BrokerDeps } from '../../src/usecases/deps.js';
 import { signingSession } from '../../src/usecases/session.js';
 import { scopeForObject } from '../../src/rules/scope.js';
-import { resolveGrant } from '../../src/usecases/resolveGrant.js';
 import { encodeSubject } from '../../src/rules/subject.js';
-import type { TemporaryCredentials } from '../../src/domain/model.js';
-import { interleaved, lambdaContext, LogSink, median, pct, uploadEvent, type Handler } from './harness.js';
+import { buildFunctionBundles } from '../lib/bundles.js';
+import { benchEvent, lambdaContext, LogSink, median, now, pct, uploadEvent, type Handler } from './harness.js';
 import type { Bench } from './setup.js';
-import { AUDIENCE, PRESIGN_EXPIRES_IN, PUT_SIGNED_HEADERS, SUBJECT, UPLOAD_BYTES, UPLOAD_TYPE, type Runs } from './settings.js';
+import { AUDIENCE, GOALS, SUBJECT, PRESIGN_EXPIRES_IN, PUT_SIGNED_HEADERS, UPLOAD_BYTES, UPLOAD_TYPE, type Runs } from './settings.js';
 
-export interface PresignResult { handlerP50: number; handlerP99: number; floorP50: number; floorP99: number; ratioP50: number; ratioP99: number; samples: number; logLines: number; jwksFetches: number }
+/** Parts per `parts` call: the route's maximum. */
+export const PARTS_PER_CALL = 100;
+const PART_BYTES = 5 * 1024 * 1024;
+const FULL_RUNS = 3;
 
-export async function presignVsFloor(bench: Bench, deps: BrokerDeps, handler: Handler, runs: Runs): Promise<PresignResult> {
+export interface LineResult { handlerP50: number; handlerP99: number; floorP50: number; floorP99: number; ratio: number; samples: number }
+export type LineName = 'jwt' | 'apiKey' | 'parts' | 'jwtOldFloor';
+export interface LineSummary { ratio: number; min: number; max: number; handlerP50: number; floorP50: number; samples: number; goal?: number }
+export interface PresignResult {
+  runs: Record<LineName, LineResult>[];
+  lines: Record<LineName, LineSummary>;
+  cores: number;
+  cpuModel: string;
+  node: string;
+  logLines: number;
+  jwksFetches: number;
+  handlerBytes: Record<string, number>;
+}
+
+export const PRESIGN_GOALS: Partial<Record<LineName, number>> = { jwt: GOALS.presignJwtVsFloor, apiKey: GOALS.presignApiKeyVsFloor, parts: GOALS.partsVsFloor };
+
+/** Times each side in turn, batch by batch, rotating which side starts (a b c, b c a, c a b, …). */
+async function interleavedSides(batches: number, size: number, sides: readonly ((i: number) => Promise<unknown>)[]): Promise<number[][]> {
+  const times = sides.map(() => [] as number[]);
+  const next = sides.map(() => 0);
+  for (let batch = 0; batch < batches; batch += 1) {
+    for (let s = 0; s < sides.length; s += 1) {
+      const side = (batch + s) % sides.length;
+      for (let k = 0; k < size; k += 1) {
+        const t = now();
+        await sides[side]!(next[side]!++);
+        times[side]!.push(now() - t);
+      }
+    }
+  }
+  return times;
+}
+
+const line = (handler: number[], floor: number[]): LineResult => {
+  const r = { handlerP50: median(handler), handlerP99: pct(handler, 99), floorP50: median(floor), floorP99: pct(floor, 99) };
+  return { ...r, ratio: r.handlerP50 / r.floorP50, samples: handler.length };
+};
+
+/** Imports a bundle; the caller has set process.env as Lambda would (the handler reads it at import and per request). */
+async function importBundle(file: string): Promise<Handler> {
+  const mod = await import(pathToFileURL(file).href) as { handler?: Handler };
+  if (typeof mod.handler !== 'function') throw new Error(`${file} exports no handler`);
+  return mod.handler;
+}
+
+/** Runs `fn` with `env` in process.env (its SDK clients read credentials and region lazily), then restores process.env. */
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  // Presigning never leaves the process: sign for AWS's endpoint, as in production.
+  delete process.env.BROKER_S3_ENDPOINT;
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+export function presignVsFloor(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<PresignResult> {
+  return withEnv(bench.env, () => measure(bench, deps, runs));
+}
+
+async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<PresignResult> {
   const { idp } = bench;
-  const total = runs.presignWarmup + runs.presignBatches * runs.presignBatchSize;
-  const handlerTokens = await idp.mint(total);
-  const floorTokens = await idp.mint(total);
-  // Events are built before timing (API Gateway builds them, not the handler).
-  const handlerEvents = handlerTokens.map((t, n) => uploadEvent(t, n));
-  const grant = await resolveGrant(deps.store, { partnerId: 'bench', clientId: 'app', method: 'jwt', subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) });
-  const key = `${grant.prefix}bench/floor.jpg`;
+  const outDir = mkdtempSync(join(bench.tmp, 'presign-bundles-'));
+  let uploads: Handler;
+  let parts: Handler;
+  const handlerBytes: Record<string, number> = {};
+  try {
+    const built = await buildFunctionBundles(outDir, { only: ['uploads', 'multipartParts'] });
+    for (const b of built) handlerBytes[b.name] = b.bytes;
+    uploads = await importBundle(built.find((b) => b.name === 'uploads')!.file);
+    parts = await importBundle(built.find((b) => b.name === 'multipartParts')!.file);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
 
-  const handlerCall = async (i: number) => {
-    const res = await handler(handlerEvents[i]!, lambdaContext);
-    if (res.statusCode !== 200) throw new Error(`presign handler answered ${res.statusCode}: ${res.body ?? ''}`);
+  // The floor signs as the handler does: AWS's endpoint (no BROKER_S3_ENDPOINT), the bench bucket and region.
+  const target: S3Target = { bucket: bench.bucket, region: bench.region, forcePathStyle: false };
+  const fast = new SigV4Presigner();
+  const configuredDigest = createHash('sha256').update(bench.apiKey).digest();
+  const apiKeyCheck = (key: string) => {
+    if (!timingSafeEqual(createHash('sha256').update(key).digest(), configuredDigest)) throw new Error('API key floor: digest mismatch');
   };
-  let credentials: TemporaryCredentials | undefined;
-  const floorCall = async (i: number) => {
-    await jwtVerify(floorTokens[i]!, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
-    // The adapter's own client settings and pattern (a new client per URL), AWS's endpoint as in production.
-    const client = new S3Client(clientConfig({ bucket: bench.bucket, region: bench.region, forcePathStyle: false }, credentials!, 0));
-    const command = new PutObjectCommand({ Bucket: bench.bucket, Key: key, ContentType: UPLOAD_TYPE, ContentLength: UPLOAD_BYTES });
-    await getSignedUrl(client, command, { expiresIn: PRESIGN_EXPIRES_IN, signableHeaders: PUT_SIGNED_HEADERS, signingDate: new Date() });
+  const signPut = (credentials: TemporaryCredentials, key: string) => fast.presignUrl(credentials, {
+    operation: 'PutObject', target, key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
+    headers: { 'content-type': UPLOAD_TYPE, 'content-length': String(UPLOAD_BYTES) }, signableHeaders: PUT_SIGNED_HEADERS, unhoistableHeaders: new Set(),
+  });
+  const signPart = (credentials: TemporaryCredentials, key: string, partNumber: number) => fast.presignUrl(credentials, {
+    operation: 'UploadPart', target, key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
+    query: { partNumber: String(partNumber), uploadId: 'bench-upload-id' },
+    headers: { 'content-length': String(PART_BYTES) }, signableHeaders: new Set(['content-length']), unhoistableHeaders: new Set(),
+  });
+  // Real session credentials from the local STS, as the handler signs with (the floor never calls STS).
+  const credentials = await sessionCredentials(deps);
+
+  const ok = async (handler: Handler, event: Parameters<Handler>[0], what: string) => {
+    const res = await handler(event, lambdaContext);
+    if (res.statusCode !== 200) throw new Error(`${what} answered ${res.statusCode}: ${res.body ?? ''}`);
+    return res;
   };
+  const keyEvent = (n: number) => benchEvent('POST', '/v1/uploads', { 'x-api-key': bench.apiKey }, {
+    method: 'PUT', key: `bench-${n}.jpg`, contentType: UPLOAD_TYPE, contentLength: UPLOAD_BYTES, expiresIn: PRESIGN_EXPIRES_IN,
+  });
+  const partNumbers = Array.from({ length: PARTS_PER_CALL }, (_, i) => i + 1);
+  // A fresh event per call, built before timing: the middleware stack parses the body in place.
+  const partsEvent = () => benchEvent('POST', '/v1/uploads/multipart/parts', { 'x-api-key': bench.apiKey }, {
+    key: 'parts-bench.bin', uploadId: 'bench-upload-id', partNumbers, contentLength: PART_BYTES * PARTS_PER_CALL, partSize: PART_BYTES, expiresIn: PRESIGN_EXPIRES_IN,
+  });
+  const partsBatch = Math.max(2, Math.round(runs.presignBatchSize / 25));
 
   const sink = new LogSink();
-  const times = await sink.around(async () => {
-    // Warm: the JWKS is fetched, the session assumed (local STS) and cached, the JIT warm.
-    await handlerCall(0);
-    credentials = (await signingSession(deps, { partnerId: 'bench', clientId: 'app', method: 'jwt', subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) }, grant, scopeForObject(grant, { action: 'write', relativeKey: 'bench/floor.jpg' }), PRESIGN_EXPIRES_IN)).credentials;
-    for (let i = 1; i < runs.presignWarmup; i += 1) { await handlerCall(i); await floorCall(i); }
-    const offset = runs.presignWarmup;
-    return interleaved(runs.presignBatches, runs.presignBatchSize, (i) => handlerCall(offset + i), (i) => floorCall(offset + i));
+  const perRun: Record<LineName, LineResult>[] = [];
+  await sink.around(async () => {
+    const repetitions = runs.quick ? 1 : FULL_RUNS;
+    for (let rep = 0; rep < repetitions; rep += 1) {
+      const total = runs.presignWarmup + runs.presignBatches * runs.presignBatchSize;
+      const [handlerTokens, floorTokens, oldTokens] = await Promise.all([idp.mint(total), idp.mint(total), idp.mint(total)]);
+      const handlerEvents = handlerTokens.map((t, n) => uploadEvent(t, n));
+      const keyEvents = Array.from({ length: total }, (_, n) => keyEvent(n));
+      const jwtHandler = (i: number) => ok(uploads, handlerEvents[i]!, 'POST /v1/uploads (JWT)');
+      const jwtFloor = async (i: number) => {
+        await jwtVerify(floorTokens[i]!, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
+        await signPut(credentials, `bench/users/alice/bench/${i}.jpg`);
+      };
+      const oldFloor = async (i: number) => {
+        await jwtVerify(oldTokens[i]!, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
+        const client = new S3Client(clientConfig(target, credentials, 0));
+        const command = new PutObjectCommand({ Bucket: bench.bucket, Key: `bench/users/alice/bench/${i}.jpg`, ContentType: UPLOAD_TYPE, ContentLength: UPLOAD_BYTES });
+        await getSignedUrl(client, command, { expiresIn: PRESIGN_EXPIRES_IN, signableHeaders: PUT_SIGNED_HEADERS, signingDate: new Date() });
+      };
+      const keyHandler = (i: number) => ok(uploads, keyEvents[i]!, 'POST /v1/uploads (API key)');
+      const keyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signPut(credentials, `bench/bench-${i}.jpg`); };
+      const partsWarmup = Math.max(3, runs.presignWarmup / 25);
+      const partsEvents = Array.from({ length: partsWarmup + runs.presignBatches * partsBatch }, partsEvent);
+      const partsHandler = async (i: number) => {
+        const res = await ok(parts, partsEvents[i]!, 'POST /v1/uploads/multipart/parts');
+        if ((JSON.parse(res.body ?? '{}') as { parts?: unknown[] }).parts?.length !== PARTS_PER_CALL) throw new Error(`parts answered without ${PARTS_PER_CALL} URLs`);
+      };
+      const partsFloor = async () => {
+        apiKeyCheck(bench.apiKey);
+        for (const n of partNumbers) await signPart(credentials, 'bench/parts-bench.bin', n);
+      };
+
+      // Warm: JWKS fetched, sessions assumed (local STS) and cached, the JIT warm on every side.
+      for (let i = 0; i < runs.presignWarmup; i += 1) {
+        await jwtHandler(i); await jwtFloor(i); await oldFloor(i); await keyHandler(i); await keyFloor(i);
+      }
+      for (let i = 0; i < partsWarmup; i += 1) { await partsHandler(i); await partsFloor(); }
+
+      const offset = runs.presignWarmup;
+      const at = (fn: (i: number) => Promise<unknown>) => (i: number) => fn(offset + i);
+      // The old floor interleaves with its own handler samples, so the JWT line's handler samples stay comparable across runs.
+      const [jh, jf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(jwtHandler), at(jwtFloor)]);
+      const [kh, kf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(keyHandler), at(keyFloor)]);
+      const [ph, pf] = await interleavedSides(runs.presignBatches, partsBatch, [(i) => partsHandler(partsWarmup + i), partsFloor]);
+      // The old line times the handler again with fresh tokens (a token seen before could hit a cache).
+      const moreTokens = await idp.mint(runs.presignBatches * runs.presignBatchSize);
+      const moreEvents = moreTokens.map((t, n) => uploadEvent(t, total + n));
+      const [oh, of] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [(i) => ok(uploads, moreEvents[i]!, 'POST /v1/uploads (JWT)'), at(oldFloor)]);
+      perRun.push({ jwt: line(jh!, jf!), apiKey: line(kh!, kf!), parts: line(ph!, pf!), jwtOldFloor: line(oh!, of!) });
+    }
   });
-  if (sink.lines < total) throw new Error(`expected at least ${total} audit lines in the log sink, counted ${sink.lines}`);
-  const r = {
-    handlerP50: median(times.a), handlerP99: pct(times.a, 99), floorP50: median(times.b), floorP99: pct(times.b, 99),
+  const summarise = (name: LineName): LineSummary => {
+    const ratios = perRun.map((r) => r[name].ratio);
+    const goal = PRESIGN_GOALS[name];
+    return {
+      ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios),
+      handlerP50: median(perRun.map((r) => r[name].handlerP50)), floorP50: median(perRun.map((r) => r[name].floorP50)),
+      samples: perRun.reduce((n, r) => n + r[name].samples, 0),
+      ...(goal === undefined ? {} : { goal }),
+    };
   };
-  return { ...r, ratioP50: r.handlerP50 / r.floorP50, ratioP99: r.handlerP99 / r.floorP99, samples: times.a.length, logLines: sink.lines, jwksFetches: idp.fetches() };
+  const lines = { jwt: summarise('jwt'), apiKey: summarise('apiKey'), parts: summarise('parts'), jwtOldFloor: summarise('jwtOldFloor') };
+  return {
+    runs: perRun, lines, cores: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version,
+    logLines: sink.lines, jwksFetches: idp.fetches(), handlerBytes,
+  };
+}
+
+/** The JWT caller's cached signing session, from the broker's own use case (one AssumeRole on the local STS). */
+async function sessionCredentials(deps: BrokerDeps): Promise<TemporaryCredentials> {
+  const caller = { partnerId: 'bench', clientId: 'app', method: 'jwt' as const, subject: SUBJECT, subjectSegment: encodeSubject(SUBJECT) };
+  const grant = await resolveGrant(deps.store, caller);
+  return (await signingSession(deps, caller, grant, scopeForObject(grant, { action: 'write', relativeKey: 'bench/floor.jpg' }), PRESIGN_EXPIRES_IN)).credentials;
 }

@@ -83,7 +83,8 @@ function writeBenchConfig(file: string, aws: Record<string, string>, idp: { url:
             apiKeys: [{ id: 'benchk1', sha256: apiKeySha256 }],
             prefix: 'bench/',
             actions: ['read', 'write', 'list', 'delete'],
-            maxUploadBytes: 10485760,
+            // Room for section 1's 100-part batch (100 × 5 MiB).
+            maxUploadBytes: 1073741824,
             contentTypes: [UPLOAD_TYPE, 'application/octet-stream'],
             cors,
           },

@@ -112,6 +112,8 @@ export async function stsCallsSimulation(runs: Runs): Promise<SimOutcome[]> {
     const containers = Array.from({ length: scenario.containers }, () => ({
       settings: { BROKER_STS_ENDPOINT: undefined, BROKER_S3_ENDPOINT: undefined, BROKER_VERSION: 'bench' },
       sessions: new SessionCache(issuer, { maxEntries: 500, clock: () => clock }),
+      // signingSession reads the clock too (revocation cut-off): the same simulated one.
+      clock: () => clock,
     }) as unknown as BrokerDeps);
     let shortened = 0;
     for (let i = 0; i < requests.length; i += 1) {

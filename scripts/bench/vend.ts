@@ -2,7 +2,7 @@
  * Section 3: POST /v1/credentials through the handler vs the same AssumeRoleCommand input replayed
  * on the same warm STSClient, both against the local STS. Goal ≤ 1.1×.
  */
-import { AssumeRoleCommand, type AssumeRoleCommandInput, type STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, type AssumeRoleCommandInput, STSClient } from '@aws-sdk/client-sts';
 import { VendRateLimiter } from '../../src/rules/vendRate.js';
 import { setVendRateLimiter } from '../../src/usecases/vendCredentials.js';
 import { lambdaHandler } from '../../src/http/lambdaHandler.js';
@@ -23,10 +23,21 @@ export async function vendVsSts(bench: Bench, runs: Runs): Promise<VendResult> {
   const event = () => benchEvent('POST', '/v1/credentials', { 'x-api-key': bench.apiKey }, { durationSeconds: 900 });
   const sink = new LogSink();
   return sink.around(async () => {
-    expectOk(await handler(event(), lambdaContext), 'POST /v1/credentials');
-    const clients = Reflect.get(deps.issuer, 'clients') as unknown;
-    if (!(clients instanceof Map) || clients.size !== 1) throw new Error('expected the STS issuer to hold exactly one client after the first vend (src/adapters/aws/sts.ts changed?)');
-    const client = [...clients.values()][0] as STSClient;
+    // The issuer is wrapped (metrics), so its STS client is not reachable from deps: note the client
+    // that sends the first vend's AssumeRole instead (the prototype patch lasts for that one call).
+    const seen = new Set<STSClient>();
+    const send = STSClient.prototype.send;
+    STSClient.prototype.send = function (this: STSClient, ...args: Parameters<STSClient['send']>) {
+      seen.add(this);
+      return (send as (...a: unknown[]) => unknown).apply(this, args);
+    } as STSClient['send'];
+    try {
+      expectOk(await handler(event(), lambdaContext), 'POST /v1/credentials');
+    } finally {
+      STSClient.prototype.send = send;
+    }
+    if (seen.size !== 1) throw new Error(`expected one STS client to send the first vend's AssumeRole, saw ${seen.size}`);
+    const client = [...seen][0]!;
     // Capture the exact input the handler sends, once, then take the hook out again.
     let captured: AssumeRoleCommandInput | undefined;
     client.middlewareStack.add((next) => async (args) => {
