@@ -1,10 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../../rules/limits.js';
 import type { DeclaredChecksum, PresignBase, UploadTerms } from '../../domain/model.js';
 import type { Presigner } from '../../ports/ports.js';
 import { CHECKSUM_HEADER, contractHeaders, taggingXml } from '../../rules/uploadContract.js';
+import { SigV4Presigner } from './sigv4Presign.js';
 
 /** Headers a PUT URL signs besides host: the client must send exactly these values. */
 const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
@@ -15,16 +15,22 @@ const PART_SIGNED_HEADERS = new Set(['content-length']);
  * Presigns S3 requests with the caller's session credentials. Presigning is local computation: no
  * request leaves the process.
  *
- * Why a short-lived S3Client per call: getSignedUrl and createPresignedPost take the signing
- * credentials from `client.config.credentials` only (no per-call override), and the SDK memoizes a
- * credentials provider until shortly before expiry, so one shared client cannot sign for many
- * sessions, and a client cached per credential set grows with callers. A client that never sends
- * holds no sockets and is garbage once the URL exists. Measured here (Node 20, 3.1164): about
- * 0.75 ms per PUT URL against 0.35 ms with one shared client, and no heap growth over 20k calls;
- * without pinning the settings the SDK otherwise loads from the environment and ~/.aws files for
- * every new client (see `clientConfig`), 1.2–1.8 ms.
+ * PUT, part and GET URLs: ./sigv4Presign.ts, the SDK's SignatureV4 built once per session
+ * credentials (dropped when the session expires or is replaced) over a request built as the S3
+ * client serializes it; the URLs are byte-identical to getSignedUrl's with the same settings
+ * (test/property/presignEquivalence.property.test.ts). getSignedUrl itself needs a client per
+ * session (it signs with `client.config.credentials` only) and spends ~10× the signature on client
+ * construction and endpoint resolution per URL.
+ *
+ * POST forms still go through createPresignedPost with a short-lived S3Client per call: it takes
+ * its credentials from the client too. A client that never sends holds no sockets and is garbage
+ * once the form exists; the pinned settings (`clientConfig`) keep it from loading the environment
+ * and ~/.aws files for every new client.
  */
 export class S3Presigner implements Presigner {
+  /** URLs (PUT, part, GET) come from one SigV4 signer per session, byte-identical to getSignedUrl's (see ./sigv4Presign.ts). */
+  constructor(private readonly signer: SigV4Presigner = new SigV4Presigner()) {}
+
   /**
    * PUT URL signing Content-Type and Content-Length, so the size limit binds, and every header of the
    * upload contract. The SDK presigner hoists x-amz-* headers (checksum, tagging, metadata, SSE) into
@@ -36,19 +42,16 @@ export class S3Presigner implements Presigner {
     assertBase(input);
     if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) throw new TypeError('contentLength must be a non-negative integer');
     const contract = contractHeaders(input.terms);
-    const command = new PutObjectCommand({
-      Bucket: input.target.bucket,
-      Key: input.key,
-      ContentType: input.contentType,
-      ContentLength: input.contentLength,
-      ...commandFields(input.terms),
-    });
     const names = new Set([...PUT_SIGNED_HEADERS, ...Object.keys(contract)]);
     // The presigner treats content-type as unsignable by default; signableHeaders overrides that.
-    const url = await getSignedUrl(client(input), command, {
-      expiresIn: input.expiresInSeconds,
+    const url = await this.signer.presignUrl(input.credentials, {
+      operation: 'PutObject',
+      target: input.target,
+      key: input.key,
+      headers: { 'content-type': input.contentType, 'content-length': String(input.contentLength), ...contract },
       signableHeaders: names,
       unhoistableHeaders: new Set(Object.keys(contract)),
+      expiresInSeconds: input.expiresInSeconds,
       signingDate: input.signingDate,
     });
     assertSignedHeaders(url, names);
@@ -65,20 +68,17 @@ export class S3Presigner implements Presigner {
       throw new TypeError(`contentLength must be an integer in 1..${MAX_PART_BYTES}`);
     }
     if (input.uploadId === '') throw new TypeError('uploadId must not be empty');
-    const command = new UploadPartCommand({
-      Bucket: input.target.bucket,
-      Key: input.key,
-      UploadId: input.uploadId,
-      PartNumber: input.partNumber,
-      ContentLength: input.contentLength,
-      ...checksumFields(input.checksum),
-    });
     const contract = input.checksum === undefined ? {} : { [CHECKSUM_HEADER[input.checksum.algorithm]]: input.checksum.value };
     const names = new Set([...PART_SIGNED_HEADERS, ...Object.keys(contract)]);
-    const url = await getSignedUrl(client(input), command, {
-      expiresIn: input.expiresInSeconds,
+    const url = await this.signer.presignUrl(input.credentials, {
+      operation: 'UploadPart',
+      target: input.target,
+      key: input.key,
+      query: { partNumber: String(input.partNumber), uploadId: input.uploadId },
+      headers: { 'content-length': String(input.contentLength), ...contract },
       signableHeaders: names,
       unhoistableHeaders: new Set(Object.keys(contract)),
+      expiresInSeconds: input.expiresInSeconds,
       signingDate: input.signingDate,
     });
     assertSignedHeaders(url, names);
@@ -88,13 +88,12 @@ export class S3Presigner implements Presigner {
   /** GET URL; `contentDisposition` is signed as response-content-disposition. */
   async presignGet(input: PresignBase & { contentDisposition?: string }): Promise<{ url: string }> {
     assertBase(input);
-    const command = new GetObjectCommand({
-      Bucket: input.target.bucket,
-      Key: input.key,
-      ...(input.contentDisposition === undefined ? {} : { ResponseContentDisposition: input.contentDisposition }),
-    });
-    const url = await getSignedUrl(client(input), command, {
-      expiresIn: input.expiresInSeconds,
+    const url = await this.signer.presignUrl(input.credentials, {
+      operation: 'GetObject',
+      target: input.target,
+      key: input.key,
+      ...(input.contentDisposition === undefined ? {} : { query: { 'response-content-disposition': input.contentDisposition } }),
+      expiresInSeconds: input.expiresInSeconds,
       signingDate: input.signingDate,
     });
     return { url };

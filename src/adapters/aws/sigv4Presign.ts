@@ -47,6 +47,8 @@ interface Endpoint { protocol: string; hostname: string; port: number | undefine
 export class SigV4Presigner {
   /** Keyed by access key id; an entry also pins the secret and token it was built with. */
   private readonly signers = new Map<string, SignerEntry>();
+  /** No signer expires before this instant: the sweep runs only once the clock reaches it. */
+  private earliestExpiry = Infinity;
   /** Endpoints depend on the target only (bucket, region, endpoint, path style), never on the key. */
   private readonly endpoints = new Map<string, Promise<Endpoint>>();
 
@@ -96,28 +98,29 @@ export class SigV4Presigner {
   private signerFor(credentials: TemporaryCredentials, endpoint: Endpoint): SignatureV4 {
     const now = this.clock();
     this.evictExpired(now);
-    if (credentials.expiration.getTime() <= now) throw new Error('refusing to presign with expired session credentials');
+    // Credentials already past their expiry (per this clock) get a signer of their own that is not
+    // kept: signing with them is the caller's decision (getSignedUrl signs too), caching them is not.
+    if (credentials.expiration.getTime() <= now) return newSigner({ ...credentials }, endpoint);
     const cacheKey = `${credentials.accessKeyId}\u0000${endpoint.signingRegion}\u0000${endpoint.signingName}`;
     const entry = this.signers.get(cacheKey);
     if (entry !== undefined && sameCredentials(entry.credentials, credentials)) return entry.signer;
     if (this.signers.size >= MAX_SIGNERS) this.signers.delete(this.signers.keys().next().value as string);
     const pinned = { ...credentials };
-    const signer = new SignatureV4({
-      // A copy, not the caller's object: what this signer signs with cannot change under it.
-      credentials: { accessKeyId: pinned.accessKeyId, secretAccessKey: pinned.secretAccessKey, sessionToken: pinned.sessionToken, expiration: pinned.expiration },
-      region: endpoint.signingRegion,
-      service: endpoint.signingName,
-      sha256: NodeSha256,
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    const signer = newSigner(pinned, endpoint);
     this.signers.delete(cacheKey);
     this.signers.set(cacheKey, { signer, credentials: pinned });
+    this.earliestExpiry = Math.min(this.earliestExpiry, pinned.expiration.getTime());
     return signer;
   }
 
   private evictExpired(now: number): void {
-    for (const [key, entry] of this.signers) if (entry.credentials.expiration.getTime() <= now) this.signers.delete(key);
+    if (now < this.earliestExpiry) return;
+    this.earliestExpiry = Infinity;
+    for (const [key, entry] of this.signers) {
+      const expiry = entry.credentials.expiration.getTime();
+      if (expiry <= now) this.signers.delete(key);
+      else this.earliestExpiry = Math.min(this.earliestExpiry, expiry);
+    }
   }
 
   /**
@@ -135,6 +138,18 @@ export class SigV4Presigner {
     }
     return endpoint;
   }
+}
+
+function newSigner(credentials: TemporaryCredentials, endpoint: Endpoint): SignatureV4 {
+  return new SignatureV4({
+    // A copy, not the caller's object: what this signer signs with cannot change under it.
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken, expiration: credentials.expiration },
+    region: endpoint.signingRegion,
+    service: endpoint.signingName,
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
 }
 
 async function resolveEndpoint(target: S3Target): Promise<Endpoint> {
