@@ -44,9 +44,12 @@ export function slice(body: UploadBody, start: number, end: number): UploadBody 
   return body instanceof Uint8Array ? body.subarray(start, end) : body.slice(start, end);
 }
 
-/** A fetch body for the bytes (a Uint8Array is a BufferSource; the cast spares older DOM typings' ArrayBuffer generics). */
-export function asBody(body: UploadBody): BodyInit {
-  return body as unknown as BodyInit;
+/**
+ * A fetch body for the bytes (a Uint8Array is a BufferSource; the cast spares older DOM typings' ArrayBuffer
+ * generics). Spelled through RequestInit so the file also compiles with Node's typings alone (the broker's e2e tests).
+ */
+export function asBody(body: UploadBody): NonNullable<RequestInit['body']> {
+  return body as unknown as NonNullable<RequestInit['body']>;
 }
 
 /** PUTs the body to a presigned URL with the presigned headers; returns the ETag S3 answered with (if visible). */
@@ -77,7 +80,7 @@ export async function postFormToS3(
 ): Promise<string | undefined> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  const blob = body instanceof Uint8Array ? new Blob([body as unknown as BlobPart], { type: contentType }) : body;
+  const blob = body instanceof Uint8Array ? new Blob([body] as unknown as ConstructorParameters<typeof Blob>[0], { type: contentType }) : body;
   form.append('file', blob);
   const init: RequestInit = { method: 'POST', body: form };
   if (options.signal) init.signal = options.signal;
