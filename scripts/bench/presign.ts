@@ -124,7 +124,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
 
   // The floor signs as the handler does: AWS's endpoint (no BROKER_S3_ENDPOINT), the bench bucket and region.
   const target: S3Target = { bucket: bench.bucket, region: bench.region, forcePathStyle: false };
-  const fast = new SigV4Presigner();
+  const fast = new SigV4Presigner(clientConfig);
   const configuredDigest = createHash('sha256').update(bench.apiKey).digest();
   const apiKeyCheck = (key: string) => {
     if (!timingSafeEqual(createHash('sha256').update(key).digest(), configuredDigest)) throw new Error('API key floor: digest mismatch');

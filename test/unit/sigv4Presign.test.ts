@@ -3,6 +3,7 @@
  * the previous session's secret, and no signer outlives its session.
  */
 import { describe, expect, it } from '@jest/globals';
+import { clientConfig } from '../../src/adapters/aws/s3Presigner.js';
 import { SigV4Presigner, type PresignRequest } from '../../src/adapters/aws/sigv4Presign.js';
 import type { TemporaryCredentials } from '../../src/domain/model.js';
 
@@ -23,7 +24,7 @@ const param = (url: string, name: string) => new URL(url).searchParams.get(name)
 describe('SigV4Presigner signer per session', () => {
   it('a refreshed session signs with its own credentials, and the expired one is dropped', async () => {
     let now = T0;
-    const presigner = new SigV4Presigner(() => now);
+    const presigner = new SigV4Presigner(clientConfig, () => now);
     const first = session('ASIAFIRST', 'secret-one', T0 + 3_600_000);
     const second = session('ASIASECOND', 'secret-two', T0 + 7_200_000);
     const a = await presigner.presignUrl(first, request);
@@ -40,7 +41,7 @@ describe('SigV4Presigner signer per session', () => {
   });
 
   it('the same key id with another secret or token gets a new signer, never the cached one', async () => {
-    const presigner = new SigV4Presigner(() => T0);
+    const presigner = new SigV4Presigner(clientConfig, () => T0);
     const old = session('ASIASAME', 'secret-old', T0 + 3_600_000);
     const renewed = session('ASIASAME', 'secret-new', T0 + 3_600_000);
     const a = await presigner.presignUrl(old, request);
@@ -55,7 +56,7 @@ describe('SigV4Presigner signer per session', () => {
 
   it('reuses one signer while the session lives, and keeps none once it has expired', async () => {
     let now = T0;
-    const presigner = new SigV4Presigner(() => now);
+    const presigner = new SigV4Presigner(clientConfig, () => now);
     const creds = session('ASIAREUSE', 'secret', T0 + 60_000);
     const urls = [await presigner.presignUrl(creds, request), await presigner.presignUrl(creds, { ...request, key: 'acme/other.jpg' })];
     expect(urls[0]).not.toBe(urls[1]);
@@ -69,7 +70,7 @@ describe('SigV4Presigner signer per session', () => {
 
   it('drops every expired signer on the next call, whoever calls', async () => {
     let now = T0;
-    const presigner = new SigV4Presigner(() => now);
+    const presigner = new SigV4Presigner(clientConfig, () => now);
     for (let i = 0; i < 5; i += 1) await presigner.presignUrl(session(`ASIASHORT${i}`, 's', T0 + 1_000), request);
     expect(presigner.signerCount).toBe(5);
     now = T0 + 1_000;
@@ -78,13 +79,13 @@ describe('SigV4Presigner signer per session', () => {
   });
 
   it('does not sign with credentials changed after its signer was built', async () => {
-    const presigner = new SigV4Presigner(() => T0);
+    const presigner = new SigV4Presigner(clientConfig, () => T0);
     const creds = session('ASIAMUTATE', 'secret-a', T0 + 3_600_000);
     const a = await presigner.presignUrl(creds, request);
     creds.secretAccessKey = 'secret-b';
     const b = await presigner.presignUrl(creds, request);
     expect(param(b, 'X-Amz-Signature')).not.toBe(param(a, 'X-Amz-Signature'));
-    const fresh = await new SigV4Presigner(() => T0).presignUrl({ ...creds }, request);
+    const fresh = await new SigV4Presigner(clientConfig, () => T0).presignUrl({ ...creds }, request);
     expect(b).toBe(fresh);
   });
 });

@@ -29,7 +29,7 @@ const PART_SIGNED_HEADERS = new Set(['content-length']);
  */
 export class S3Presigner implements Presigner {
   /** URLs (PUT, part, GET) come from one SigV4 signer per session, byte-identical to getSignedUrl's (see ./sigv4Presign.ts). */
-  constructor(private readonly signer: SigV4Presigner = new SigV4Presigner()) {}
+  constructor(private readonly signer: SigV4Presigner = new SigV4Presigner(clientConfig)) {}
 
   /**
    * PUT URL signing Content-Type and Content-Length, so the size limit binds, and every header of the

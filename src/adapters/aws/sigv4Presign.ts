@@ -1,9 +1,8 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3Target, TemporaryCredentials } from '../../domain/model.js';
-import { clientConfig } from './s3Presigner.js';
 
 /**
  * A fast presigner: the SDK's own SigV4 signer (`@smithy/signature-v4`), built once per session
@@ -36,6 +35,9 @@ export interface PresignRequest {
   signingDate: Date;
 }
 
+/** Builds S3 client settings for a target (the S3 adapter's `clientConfig`). */
+export type EndpointConfig = (target: S3Target, credentials: TemporaryCredentials, systemClockOffset: number) => S3ClientConfig;
+
 const METHOD: Readonly<Record<PresignOperation, string>> = { PutObject: 'PUT', UploadPart: 'PUT', GetObject: 'GET' };
 
 /** At most this many live signers: one per cached session, and the session cache is bounded too. */
@@ -52,8 +54,11 @@ export class SigV4Presigner {
   /** Endpoints depend on the target only (bucket, region, endpoint, path style), never on the key. */
   private readonly endpoints = new Map<string, Promise<Endpoint>>();
 
-  /** `clock` decides when a session's signer is dropped (injected in tests). */
-  constructor(private readonly clock: () => number = Date.now) {}
+  /**
+   * `endpointConfig`: the S3 client settings whose endpoint rules the URLs follow (the S3 adapter's
+   * pinned `clientConfig`); `clock` decides when a session's signer is dropped (injected in tests).
+   */
+  constructor(private readonly endpointConfig: EndpointConfig, private readonly clock: () => number = Date.now) {}
 
   /** The number of live signers (tests and the bench read it). */
   get signerCount(): number { return this.signers.size; }
@@ -131,7 +136,7 @@ export class SigV4Presigner {
     const cacheKey = JSON.stringify([target.bucket, target.region, target.endpoint ?? null, target.forcePathStyle]);
     let endpoint = this.endpoints.get(cacheKey);
     if (endpoint === undefined) {
-      endpoint = resolveEndpoint(target);
+      endpoint = resolveEndpoint(target, this.endpointConfig);
       // A failed resolution is not cached: the next call tries again.
       endpoint.catch(() => this.endpoints.delete(cacheKey));
       this.endpoints.set(cacheKey, endpoint);
@@ -152,10 +157,10 @@ function newSigner(credentials: TemporaryCredentials, endpoint: Endpoint): Signa
   });
 }
 
-async function resolveEndpoint(target: S3Target): Promise<Endpoint> {
+async function resolveEndpoint(target: S3Target, endpointConfig: EndpointConfig): Promise<Endpoint> {
   // Credentials are not read by endpoint resolution; placeholders keep the provider chain out.
   const placeholder: TemporaryCredentials = { accessKeyId: 'ENDPOINT', secretAccessKey: 'ENDPOINT', sessionToken: 'ENDPOINT', expiration: new Date(8.64e15) };
-  const client = new S3Client(clientConfig(target, placeholder, 0));
+  const client = new S3Client(endpointConfig(target, placeholder, 0));
   try {
     const resolved = await getEndpointFromInstructions({ Bucket: target.bucket, Key: 'k' }, PutObjectCommand, client.config);
     const scheme = (resolved.properties?.authSchemes as { name?: string; signingRegion?: string; signingName?: string }[] | undefined)?.[0];
