@@ -14,8 +14,15 @@
  *   const { key, etag } = await uploadMultipart({ broker, key: 'videos/v.mp4', contentType: 'video/mp4', data: file });
  *
  * Browsers need the bucket's CORS rule to expose the ETag header (`npm run partner-policy` prints it).
- * Exercised end to end against the real local S3 by test/e2e/multipart.test.ts.
+ * Exercised end to end against the real local S3 by test/e2e/multipart.test.ts, and under an md5 upload contract
+ * by test/e2e/clientsContract.test.ts.
+ *
+ * Under an upload contract with integrity (whoami: `grant.upload.integrity`), pass `integrity`: each part's
+ * checksum is computed (examples/checksum.ts) and declared when its URL is asked for, the URL signs it, and the part
+ * PUT carries it among the returned headers, so S3 refuses a part whose bytes changed. Browsers: sha256 only.
  */
+import { checksumOf, type Integrity } from './checksum.js';
+
 
 /** Where the broker is and how to authenticate: `{ 'X-Api-Key': key }` or `{ Authorization: 'Bearer <jwt>' }`. */
 export interface Broker {
@@ -51,6 +58,8 @@ export interface UploadOptions {
   onProgress?: (state: UploadState) => void;
   /** The fetch to use (default globalThis.fetch). */
   fetch?: typeof fetch;
+  /** The grant's upload contract integrity (whoami `grant.upload.integrity`), when it is not none. */
+  integrity?: Integrity;
 }
 
 /** A refusal from the broker, with its error code (`upload_mismatch`, `too_large`, …). */
@@ -125,7 +134,12 @@ export async function resumeUpload(state: UploadState, options: UploadOptions): 
     uploadId: state.uploadId,
     contentLength: state.contentLength,
     partSize: state.partSize,
-    parts: Object.entries(state.etags).map(([n, etag]) => ({ partNumber: Number(n), etag })),
+    parts: await Promise.all(Object.entries(state.etags).map(async ([n, etag]) => ({
+      partNumber: Number(n),
+      etag,
+      // S3 records sha256 part checksums and the broker compares these with them (md5 guards each part PUT only)
+      ...(options.integrity === 'sha256' ? { checksum: await checksumOf('sha256', partOf(options.data, state, Number(n))) } : {}),
+    }))),
   });
   return { key: done.key, etag: done.etag, state };
 }
@@ -137,17 +151,25 @@ export async function abortUpload(options: Pick<UploadOptions, 'broker' | 'fetch
 
 /** POST /v1/uploads/multipart/parts for these part numbers. The declaration goes with it: the broker keeps no state. */
 async function partUrls(options: UploadOptions, state: UploadState, partNumbers: number[]): Promise<PartUrl[]> {
+  const integrity = options.integrity;
   const { parts } = await callBroker<{ parts: PartUrl[] }>(options, '/v1/uploads/multipart/parts', {
     key: state.key, uploadId: state.uploadId, partNumbers, contentLength: state.contentLength, partSize: state.partSize,
+    // one checksum per part number, same order: each URL signs its part's checksum
+    ...(integrity ? { checksums: await Promise.all(partNumbers.map((n) => checksumOf(integrity, partOf(options.data, state, n)))) } : {}),
   });
   return parts;
+}
+
+/** Part `n`'s bytes. */
+function partOf(data: Blob, state: Pick<UploadState, 'partSize' | 'contentLength'>, n: number): Blob {
+  const start = (n - 1) * state.partSize;
+  return data.slice(start, Math.min(start + state.partSize, state.contentLength));
 }
 
 /** PUTs one part with exactly the signed headers; retries network failures, 5xx and 429, and re-signs an expired or refused URL. */
 async function putPart(options: UploadOptions, state: UploadState, first: PartUrl): Promise<string> {
   const doFetch = options.fetch ?? fetch;
-  const start = (first.partNumber - 1) * state.partSize;
-  const body = options.data.slice(start, Math.min(start + state.partSize, state.contentLength));
+  const body = partOf(options.data, state, first.partNumber);
   const attempts = options.attempts ?? 4;
   let part = first;
   let lastError: unknown;
@@ -158,6 +180,7 @@ async function putPart(options: UploadOptions, state: UploadState, first: PartUr
       if (Date.parse(part.expiresAt) - Date.now() < 30_000 || isForbidden(lastError)) part = (await partUrls(options, state, [part.partNumber]))[0] ?? part;
     }
     try {
+      // exactly the returned headers (a browser sets Content-Length itself and ignores the one given here)
       const res = await doFetch(part.url, { method: 'PUT', headers: part.headers, body });
       const etag = res.headers.get('etag');
       await res.arrayBuffer(); // drain, so the connection is reused
