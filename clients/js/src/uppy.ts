@@ -36,6 +36,7 @@
 import type { BrokerAuth, FetchLike } from './transport.js';
 import { Transport } from './transport.js';
 import { resolveRetry, type RetryOptions } from './retry.js';
+import { computeChecksum } from './checksum.js';
 import { headersToSend } from './s3.js';
 
 /** What `@uppy/aws-s3` 6 passes to `signRequest` (its PresignableRequest). */
@@ -93,6 +94,13 @@ export interface BrokerUppyOptions {
   storage?: StorageLike | null;
   /** Requested lifetime of each presigned URL in seconds (broker default 300). */
   expiresIn?: number;
+  /**
+   * The grant's upload contract integrity (whoami `grant.upload.integrity`): sha256 or crc32c make the adapter
+   * compute each file's (or part's) checksum from Uppy's `file.data` and declare it, so the URL signs it and the
+   * returned headers carry it; sha256 and crc32c parts are also declared on complete. md5 is refused (browsers
+   * cannot compute it: give browser clients integrity sha256). Default none.
+   */
+  integrity?: 'sha256' | 'crc32c' | 'none';
 }
 
 /** The options to pass to `uppy.use(AwsS3, …)`. */
@@ -188,6 +196,19 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
   if (single !== 'PUT' && single !== 'POST') throw new TypeError(`singleUpload must be 'PUT' or 'POST', got ${String(single)}`);
   const threshold = options.multipartThreshold ?? 2 * DEFAULT_PART_BYTES;
   const expires = options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn };
+  const integrity = options.integrity === undefined || options.integrity === 'none' ? undefined : options.integrity;
+  if (integrity !== undefined && integrity !== 'sha256' && integrity !== 'crc32c') {
+    throw new TypeError(`brokerUppy: integrity must be sha256, crc32c or none (browsers cannot compute md5), got ${String(options.integrity)}`);
+  }
+  /** The files' bytes (Uppy's file.data) by key and by upload id: under integrity each checksum is computed from them. */
+  const dataByKey = new Map<string, Blob>();
+  const dataByUpload = new Map<string, Blob>();
+  function checksumOf(data: Blob | undefined, start: number, end: number): Promise<string> {
+    if (!data) {
+      return Promise.reject(new Error('brokerUppy: the upload contract needs a checksum, computed from the file\'s bytes (Uppy\'s file.data Blob), which this file lacks'));
+    }
+    return computeChecksum(integrity!, data.slice(start, end), true);
+  }
 
   /**
    * Files by the key generateObjectKey gave them: signRequest learns a file's size and type from its key. Kept
@@ -249,12 +270,14 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
     // the broker maps an empty type (what browsers give unknown files) to application/octet-stream when the grant allows it
     const contentType = file.type || request.contentType || '';
     if (single === 'POST') {
-      const presigned = await transport.call('presignUpload', { body: { method: 'POST', key: request.key, contentType, ...expires } });
+      const checksum = integrity === undefined ? {} : { checksum: { algorithm: integrity, value: await checksumOf(dataByKey.get(request.key), 0, file.size) } };
+      const presigned = await transport.call('presignUpload', { body: { method: 'POST', key: request.key, contentType, ...expires, ...checksum } });
       if (presigned.method !== 'POST') throw new Error('brokerUppy: the broker answered a POST presign with a PUT');
       return { url: presigned.url, fields: presigned.fields, key: presigned.key };
     }
+    const checksum = integrity === undefined ? {} : { checksum: { algorithm: integrity, value: await checksumOf(dataByKey.get(request.key), 0, file.size) } };
     const presigned = await transport.call('presignUpload', {
-      body: { method: 'PUT', key: request.key, contentType, contentLength: file.size, ...expires },
+      body: { method: 'PUT', key: request.key, contentType, contentLength: file.size, ...expires, ...checksum },
     });
     if (presigned.method !== 'PUT') throw new Error('brokerUppy: the broker answered a PUT presign with a POST');
     return { url: presigned.url, headers: headersToSend(presigned.headers, true), key: presigned.key };
@@ -270,6 +293,8 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
       // Uppy cuts the file in getChunkSize's parts; a part of another length would fail its signature
       throw new Error(`brokerUppy: the broker planned parts of ${created.partSize} bytes, Uppy cuts ${partSize}`);
     }
+    const data = dataByKey.get(request.key);
+    if (data) dataByUpload.set(created.uploadId, data);
     save({
       uploadId: created.uploadId, key: created.key, relativeKey: created.relativeKey, contentLength: file.size, partSize,
       contentType: file.type, fingerprint: file.fingerprint, savedAt: Date.now(),
@@ -290,8 +315,11 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
     if (!cached || cached.expiresAtMs - Date.now() < URL_MARGIN_MS) {
       const numbers: number[] = [];
       for (let m = n; m <= partCount && numbers.length < PART_URL_BATCH; m++) numbers.push(m);
+      const partChecksums = integrity === undefined ? {} : {
+        checksums: await Promise.all(numbers.map((m) => checksumOf(dataByUpload.get(upload.uploadId), (m - 1) * upload.partSize, Math.min(m * upload.partSize, upload.contentLength)))),
+      };
       const answer = await transport.call('presignMultipartParts', {
-        body: { key: upload.relativeKey, uploadId: upload.uploadId, partNumbers: numbers, contentLength: upload.contentLength, partSize: upload.partSize, ...expires },
+        body: { key: upload.relativeKey, uploadId: upload.uploadId, partNumbers: numbers, contentLength: upload.contentLength, partSize: upload.partSize, ...expires, ...partChecksums },
       });
       for (const p of answer.parts) partUrls.set(id(p.partNumber), { url: p.url, headers: p.headers, expiresAtMs: Date.parse(p.expiresAt) });
       cached = partUrls.get(id(n));
@@ -321,11 +349,18 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
 
   async function complete(request: { key: string; uploadId: string }): Promise<UppySignedRequest> {
     const upload = uploadFor(request);
-    const parts = (await listed(upload)).map((p) => ({ partNumber: p.partNumber, etag: p.etag }));
+    const parts = await Promise.all((await listed(upload)).map(async (p) => ({
+      partNumber: p.partNumber,
+      etag: p.etag,
+      ...(integrity === undefined ? {} : {
+        checksum: await checksumOf(dataByUpload.get(upload.uploadId), (p.partNumber - 1) * upload.partSize, Math.min(p.partNumber * upload.partSize, upload.contentLength)),
+      }),
+    })));
     const done = await transport.call('completeMultipartUpload', {
       body: { key: upload.relativeKey, uploadId: upload.uploadId, contentLength: upload.contentLength, partSize: upload.partSize, parts },
     });
     forget(upload.uploadId);
+    dataByUpload.delete(upload.uploadId);
     const location = upload.location ?? done.key;
     return {
       url: xmlAnswer(
@@ -339,6 +374,7 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
     const upload = uploadFor(request);
     await transport.call('abortMultipartUpload', { body: { key: upload.relativeKey, uploadId: upload.uploadId } });
     forget(upload.uploadId);
+    dataByUpload.delete(upload.uploadId);
     return { url: xmlAnswer('<AbortMultipartUploadResult/>') };
   }
 
@@ -363,6 +399,7 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
       const key = options.keyFor ? options.keyFor(file) : `${randomId()}-${file.name ?? 'file'}`;
       if (typeof key !== 'string' || key === '') throw new TypeError('brokerUppy: keyFor must return a non-empty key');
       files.set(key, { size, type, fingerprint: fingerprintOf(file, size, type) });
+      if (integrity !== undefined && file.data instanceof Blob) dataByKey.set(key, file.data);
       return key;
     },
   };
@@ -376,6 +413,7 @@ export function brokerUppy(options: BrokerUppyOptions): BrokerUppy {
       const found = readStored().find((u) => u.fingerprint === fingerprint && u.contentLength === size);
       if (!found) return false;
       uploads.set(found.uploadId, found);
+      if (integrity !== undefined && file.data instanceof Blob) dataByUpload.set(found.uploadId, file.data);
       uppy.setFileState(file.id, { s3Multipart: { uploadId: found.uploadId, key: found.key } });
       return true;
     },

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { BrokerError, brokerPartSize, brokerUppy, type BrokerUppy, type MultipartState, type StorageLike, type UppySignedRequest } from '../src/index.js';
-import { errorReply, startFake, type FakeBroker } from './support/fakeBroker.js';
+import { digest, errorReply, startFake, type FakeBroker } from './support/fakeBroker.js';
 
 const T = { timeout: 30_000 };
 const auth = { apiKey: 'sbk_test_secret' };
@@ -235,5 +235,55 @@ describe('client: resume from the broker\'s part listing', T, () => {
     const result = await client.uploadMultipart(data, { key: 'r.bin', contentType: 'application/octet-stream', resume: first, resumeFromListing: true });
     assert.equal(result.key, 'partner/client/r.bin');
     assert.equal(fake.partPuts().length - putsBefore, 3 - listedBefore.parts.length);
+  });
+});
+
+describe('brokerUppy under an integrity contract', T, () => {
+  let fake: FakeBroker;
+  before(async () => { fake = await startFake(); });
+  after(() => fake.close());
+  beforeEach(() => {
+    fake.requests.length = 0;
+    fake.s3Requests.length = 0;
+    fake.integrity = 'sha256';
+  });
+
+  test('single PUT: the checksum of file.data is declared and the returned headers carry it', T, async () => {
+    const broker = brokerUppy({ url: fake.url, auth, storage: null, integrity: 'sha256' });
+    const data = bytes(1000);
+    const key = broker.awsS3Options.generateObjectKey({ ...uppyFile('a.bin', data), data: new Blob([data]) });
+    const signed = await broker.awsS3Options.signRequest({ method: 'PUT', key, contentType: 'application/octet-stream' });
+    assert.deepEqual(fake.calls('/v1/uploads')[0]!.json.checksum, { algorithm: 'sha256', value: digest('sha256', data) });
+    assert.equal(signed.headers!['x-amz-checksum-sha256'], digest('sha256', data));
+    const res = await fetch(signed.url, { method: 'PUT', headers: signed.headers!, body: data });
+    assert.equal(res.status, 200);
+  });
+
+  test('multipart: each part\'s checksum in the parts call, its URL\'s headers and on complete', T, async () => {
+    const broker = brokerUppy({ url: fake.url, auth, storage: null, integrity: 'crc32c' });
+    fake.integrity = 'crc32c';
+    const data = bytes(2 * 8 * MiB + 99);
+    const key = broker.awsS3Options.generateObjectKey({ ...uppyFile('big.bin', data), data: new Blob([data]) });
+    const chunk = broker.awsS3Options.getChunkSize({ size: data.byteLength });
+    const part = (n: number) => data.subarray((n - 1) * chunk, Math.min(n * chunk, data.byteLength));
+    const created = await broker.awsS3Options.signRequest({ method: 'POST', key });
+    const [uploadId] = tag(dataUrlText(created.url), 'UploadId');
+    for (let n = 1; n <= 3; n++) {
+      const signed = await broker.awsS3Options.signRequest({ method: 'PUT', key: created.key!, uploadId: uploadId!, partNumber: n });
+      assert.deepEqual(signed.headers, { 'x-amz-checksum-crc32c': digest('crc32c', part(n)) });
+      await putPart(signed, part(n));
+    }
+    assert.deepEqual(fake.calls('/v1/uploads/multipart/parts')[0]!.json.checksums, [1, 2, 3].map((n) => digest('crc32c', part(n))));
+    await broker.awsS3Options.signRequest({ method: 'POST', key: created.key!, uploadId: uploadId! });
+    assert.deepEqual(fake.calls('/v1/uploads/multipart/complete')[0]!.json.parts.map((p: { checksum: string }) => p.checksum), [1, 2, 3].map((n) => digest('crc32c', part(n))));
+    assert.equal(fake.uploads.get(uploadId!)!.completed, true);
+  });
+
+  test('md5 is refused up front; a file without data fails with a message that says why', T, async () => {
+    assert.throws(() => brokerUppy({ url: fake.url, auth, storage: null, integrity: 'md5' as never }), /browsers cannot compute md5/);
+    const broker = brokerUppy({ url: fake.url, auth, storage: null, integrity: 'sha256' });
+    const key = broker.awsS3Options.generateObjectKey(uppyFile('nodata.bin', bytes(5)));
+    await assert.rejects(broker.awsS3Options.signRequest({ method: 'PUT', key }), /Uppy's file\.data Blob/);
+    assert.equal(fake.calls('/v1/uploads').length, 0);
   });
 });
