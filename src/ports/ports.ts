@@ -47,12 +47,14 @@ export interface MultipartStore {
   /**
    * CompleteMultipartUpload with exactly these parts, in ascending part-number order (with each
    * part's checksum when the upload has a checksum algorithm); `noOverwrite` sends If-None-Match: *
-   * (an existing key is then GrantViolationError).
+   * (an existing key is then GrantViolationError); `fullObjectCrc32c` is the whole object's declared
+   * CRC32C (an upload created with crc32c has checksum type FULL_OBJECT), which S3 verifies.
    */
   complete(input: MultipartCall & {
     uploadId: string;
     parts: ReadonlyArray<{ partNumber: number; etag: string; checksum?: string | undefined }>;
     checksumAlgorithm?: 'sha256' | 'crc32c' | undefined;
+    fullObjectCrc32c?: string | undefined;
     noOverwrite?: boolean | undefined;
   }): Promise<{ etag: string }>;
   /** AbortMultipartUpload: S3 frees the parts. */

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { MAX_MULTIPART_PARTS } from '../rules/limits.js';
 import { completeMultipartUpload } from '../usecases/completeMultipartUpload.js';
 import type { AuthenticatedRoute } from '../http/route.js';
-import { followUpKey, fullKey, partChecksum, KEY_CHOICE, multipartContentLength, partNumber, partSize, relativeKeyOut, S3_CALL_ERRORS, uploadId } from './schemas.js';
+import { checksumInput, followUpKey, fullKey, partChecksum, KEY_CHOICE, multipartContentLength, partNumber, partSize, relativeKeyOut, S3_CALL_ERRORS, uploadId } from './schemas.js';
 
 /** 10000 parts of `{"partNumber":10000,"etag":"\"<32 hex>\""}` are about 700 KB. */
 const COMPLETE_MAX_BODY_BYTES = 1024 * 1024;
@@ -18,6 +18,10 @@ export const multipartCompleteInput = z.strictObject({
     etag: z.string().min(1).max(256).describe('the ETag header the part\'s PUT answered with (quotes optional)'),
     checksum: partChecksum.optional().describe('the part\'s base64 sha256 or crc32c checksum (contract integrity sha256/crc32c): compared with the one S3 recorded'),
   })).min(1).max(MAX_MULTIPART_PARTS).describe('every part 1..partCount exactly once, in any order'),
+  checksum: checksumInput.optional().describe(
+    'optional: the whole object\'s base64 crc32c, only for a client whose upload contract sets integrity crc32c (refused otherwise): '
+    + 'the upload was created with checksum type FULL_OBJECT and S3 verifies this value against the assembled object (a mismatch is 400 upload_mismatch). '
+    + 'S3 has no whole-object sha256 or md5 for multipart uploads: those are checked per part'),
 });
 
 const multipartCompleteOutput = z.object({ key: z.string().describe('the full key'), relativeKey: relativeKeyOut, etag: z.string() });
@@ -34,7 +38,9 @@ export const multipartCompleteRoute: AuthenticatedRoute<z.infer<typeof multipart
     + 'exceed maxUploadBytes nor differ from the declaration. A refused completion leaves the upload open: upload the named parts again and retry. '
     + 'An unknown, completed or aborted uploadId is 404 upload_not_found. Under an upload contract with integrity sha256 or crc32c every part '
     + 'must carry the checksum S3 recorded through its signed part URL (and equal a checksum sent here); under overwrite: false the completion '
-    + 'carries If-None-Match: *, and an existing key is 403 outside_grant. ' + KEY_CHOICE.trimEnd(),
+    + 'carries If-None-Match: *, and an existing key is 403 outside_grant. '
+    + 'Under integrity crc32c the upload has a full-object checksum (S3\'s FULL_OBJECT type): send the whole object\'s crc32c as checksum and S3 '
+    + 'verifies it (optional; without it only the parts are checked). ' + KEY_CHOICE.trimEnd(),
   auth: 'caller',
   input: multipartCompleteInput,
   output: multipartCompleteOutput,

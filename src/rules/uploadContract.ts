@@ -94,6 +94,27 @@ export function checksumProblem(algorithm: IntegrityAlgorithm, value: string): s
 }
 
 /**
+ * The whole object's checksum a multipart completion may declare: only under integrity crc32c, where
+ * create made the upload's checksum type FULL_OBJECT and S3 verifies the declared value against the
+ * assembled object. S3 offers no full-object SHA-256 or MD5 for multipart uploads (those are
+ * composite: a checksum of the parts' checksums), so sha256 and md5 uploads are checked per part only.
+ * Optional: a completion without it is still held to every part's recorded checksum.
+ */
+export function fullObjectChecksum(contract: UploadContract | undefined, declared: DeclaredChecksum | undefined): string | undefined {
+  if (declared === undefined) return undefined;
+  const integrity = contract?.integrity ?? 'none';
+  if (integrity !== 'crc32c') {
+    throw new InvalidRequestError(
+      `checksum (the whole object's) is only accepted for a client whose upload contract sets integrity crc32c (this client's is ${integrity}): `
+      + 'S3 verifies a whole multipart object\'s checksum only for CRC algorithms (checksum type FULL_OBJECT); sha256 and md5 uploads are checked per part');
+  }
+  if (declared.algorithm !== 'crc32c') throw new InvalidRequestError(`checksum.algorithm must be crc32c, the algorithm of this client's upload contract (got ${declared.algorithm})`);
+  const problem = checksumProblem('crc32c', declared.value);
+  if (problem !== undefined) throw new InvalidRequestError(`checksum.value ${problem}`);
+  return declared.value;
+}
+
+/**
  * The checksum a request must declare under `contract`: none without an integrity contract (a
  * declared one is then refused, since nothing would check it); else exactly the contract's algorithm,
  * in S3's base64 form.

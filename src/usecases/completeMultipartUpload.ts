@@ -1,8 +1,9 @@
 /** POST /v1/uploads/multipart/complete: S3's ListParts must match the declaration before CompleteMultipartUpload. */
-import type { Authorised, UploadedPart } from '../domain/model.js';
+import type { Authorised, DeclaredChecksum, UploadedPart } from '../domain/model.js';
 import { UploadMismatchError } from '../domain/errors.js';
 import { checkCompletionList, checkUploadedParts, planForGrant, ranges } from '../rules/multipartPlan.js';
 import { relativeKeyFor, relativeKeyOf, scopeForObject, type ObjectKeyRef } from '../rules/scope.js';
+import { fullObjectChecksum } from '../rules/uploadContract.js';
 import { auditIssuance } from './audit.js';
 import type { BrokerDeps } from './deps.js';
 import { multipartCall } from './session.js';
@@ -12,6 +13,8 @@ export interface CompleteMultipartRequest extends ObjectKeyRef {
   contentLength: number;
   partSize: number;
   parts: Array<{ partNumber: number; etag: string; checksum?: string | undefined }>;
+  /** The whole object's checksum (integrity crc32c only; S3 verifies it at completion). */
+  checksum?: DeclaredChecksum | undefined;
 }
 
 export async function completeMultipartUpload(
@@ -24,6 +27,7 @@ export async function completeMultipartUpload(
   const key = request.objectKey;
   const plan = planForGrant(grant, input);
   checkCompletionList(plan, input.parts);
+  const fullObjectCrc32c = fullObjectChecksum(grant.client.upload, input.checksum);
   const { call, sessionName, accessKeyId, expiresAt, scope } = await multipartCall(deps, caller, grant, request);
   const uploaded = await deps.multipart.listParts({ ...call, uploadId: input.uploadId });
   checkUploadedParts(plan, input.parts, uploaded);
@@ -39,10 +43,14 @@ export async function completeMultipartUpload(
     parts: uploaded.map((p) => ({ partNumber: p.partNumber, etag: p.etag, ...(flexible === undefined || p.checksum === undefined ? {} : { checksum: p.checksum }) })),
     ...(flexible === undefined ? {} : { checksumAlgorithm: flexible }),
     ...(contract !== undefined && !contract.overwrite ? { noOverwrite: true } : {}),
+    ...(fullObjectCrc32c === undefined ? {} : { fullObjectCrc32c }),
   });
   auditIssuance(deps.logger, {
     requestId, caller, action: 'multipart:complete', scope, key, sessionName, accessKeyId, expiresAt, cachedSession: true,
-    details: { uploadId: input.uploadId, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount },
+    details: {
+      uploadId: input.uploadId, contentLength: plan.contentLength, partSize: plan.partSize, partCount: plan.partCount,
+      ...(fullObjectCrc32c === undefined ? {} : { fullObjectChecksum: 'crc32c' }),
+    },
   });
   return { key, relativeKey: relativeKeyFor(grant, key), etag };
 }

@@ -14,11 +14,11 @@ import { crossChecks } from '../../src/config/crossChecks.js';
 import { partnersOf } from '../../src/config/load.js';
 import { partnerSetup } from '../../src/rules/partnerSetup.js';
 import { configSchema } from '../../src/config/schema.js';
-import { GrantViolationError, InvalidRequestError } from '../../src/domain/errors.js';
+import { GrantViolationError, InvalidRequestError, UploadMismatchError } from '../../src/domain/errors.js';
 import type { PresignBase, TemporaryCredentials, UploadContract, UploadTerms } from '../../src/domain/model.js';
 import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
 import {
-  assertPostAllowed, checkedChecksum, contractHeaders, renderTemplate, sessionContract, taggingXml, uploadTerms,
+  assertPostAllowed, checkedChecksum, contractHeaders, fullObjectChecksum, renderTemplate, sessionContract, taggingXml, uploadTerms,
 } from '../../src/rules/uploadContract.js';
 import { brokerConfig, configObject, FIXTURE_API_KEYS } from '../support/configFixture.js';
 import { apiEvent } from '../support/apiEvent.js';
@@ -192,6 +192,61 @@ describe('S3MultipartStore under a contract (exact command inputs)', () => {
   });
 });
 
+describe('S3MultipartStore: full-object CRC32C (exact command inputs)', () => {
+  const s3 = mockClient(S3Client);
+  beforeEach(() => { s3.reset(); });
+  afterAll(() => s3.restore());
+  const store = () => new S3MultipartStore({ timeoutMs: 1000, maxAttempts: 1 });
+  const call = { credentials, target: base.target, key: base.key };
+  /** CRC32C("hello") = 0x9a71bb4c, base64. */
+  const CRC_HELLO = 'mnG7TA==';
+
+  it('create under crc32c declares ChecksumType FULL_OBJECT; sha256 stays composite (no ChecksumType)', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    await store().create({ ...call, contentType: 'application/pdf', checksumAlgorithm: 'crc32c' });
+    await store().create({ ...call, contentType: 'application/pdf', checksumAlgorithm: 'sha256' });
+    const inputs = s3.commandCalls(CreateMultipartUploadCommand).map((c) => c.args[0].input);
+    expect(inputs[0]).toStrictEqual({ Bucket: 'partner-bucket', Key: base.key, ContentType: 'application/pdf', ChecksumAlgorithm: 'CRC32C', ChecksumType: 'FULL_OBJECT' });
+    expect(inputs[1]).toStrictEqual({ Bucket: 'partner-bucket', Key: base.key, ContentType: 'application/pdf', ChecksumAlgorithm: 'SHA256' });
+  });
+
+  it('complete sends the whole object\'s CRC32C with ChecksumType FULL_OBJECT beside the parts\' CRC32Cs; without it, neither field', async () => {
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"e-2"' });
+    const parts = [{ partNumber: 2, etag: '"b"', checksum: 'AAAAAQ==' }, { partNumber: 1, etag: '"a"', checksum: 'AAAAAA==' }];
+    await store().complete({ ...call, uploadId: 'u1', parts, checksumAlgorithm: 'crc32c', fullObjectCrc32c: CRC_HELLO });
+    await store().complete({ ...call, uploadId: 'u1', parts, checksumAlgorithm: 'crc32c' });
+    const inputs = s3.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input);
+    const Parts = [{ PartNumber: 1, ETag: '"a"', ChecksumCRC32C: 'AAAAAA==' }, { PartNumber: 2, ETag: '"b"', ChecksumCRC32C: 'AAAAAQ==' }];
+    expect(inputs[0]).toStrictEqual({ Bucket: 'partner-bucket', Key: base.key, UploadId: 'u1', MultipartUpload: { Parts }, ChecksumCRC32C: CRC_HELLO, ChecksumType: 'FULL_OBJECT' });
+    expect(inputs[1]).toStrictEqual({ Bucket: 'partner-bucket', Key: base.key, UploadId: 'u1', MultipartUpload: { Parts } });
+  });
+
+  it('S3\'s BadDigest on the completion is 400 upload_mismatch naming the whole-object checksum', async () => {
+    s3.on(CompleteMultipartUploadCommand).rejects(new S3ServiceException({ name: 'BadDigest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'checksum mismatch' }));
+    const done = store().complete({ ...call, uploadId: 'u1', parts: [{ partNumber: 1, etag: '"a"', checksum: 'AAAAAA==' }], checksumAlgorithm: 'crc32c', fullObjectCrc32c: CRC_HELLO });
+    await expect(done).rejects.toThrow(UploadMismatchError);
+    await expect(done).rejects.toThrow(/declared whole-object checksum, or a part's checksum, does not match/);
+  });
+});
+
+describe('rules: the whole object\'s checksum at completion', () => {
+  const crc: UploadContract = { integrity: 'crc32c', overwrite: true, tags: {}, metadata: {} };
+  it('crc32c contracts accept a well-formed crc32c, or none (optional)', () => {
+    expect(fullObjectChecksum(crc, { algorithm: 'crc32c', value: 'mnG7TA==' })).toBe('mnG7TA==');
+    expect(fullObjectChecksum(crc, undefined)).toBeUndefined();
+  });
+  it.each([
+    ['a sha256 contract', { ...crc, integrity: 'sha256' as const }, { algorithm: 'sha256' as const, value: sha256('hello') }, /only for CRC algorithms .*integrity sha256|integrity crc32c \(this client's is sha256\)/],
+    ['an md5 contract', { ...crc, integrity: 'md5' as const }, { algorithm: 'md5' as const, value: md5('hello') }, /this client's is md5/],
+    ['no contract', undefined, { algorithm: 'crc32c' as const, value: 'mnG7TA==' }, /this client's is none/],
+    ['another algorithm', crc, { algorithm: 'sha256' as const, value: sha256('hello') }, /checksum.algorithm must be crc32c/],
+    ['a malformed value', crc, { algorithm: 'crc32c' as const, value: 'mnG7TA' }, /checksum.value must be the base64 of the 4-byte crc32c digest/],
+  ])('refuses %s (400 invalid_request)', (_label, contract, declared, message) => {
+    expect(() => fullObjectChecksum(contract, declared)).toThrow(InvalidRequestError);
+    expect(() => fullObjectChecksum(contract, declared)).toThrow(message);
+  });
+});
+
 describe('session policy under the IAM simulator', () => {
   const scope = { partition: 'aws' as const, bucket: 'partner-bucket', prefix: 'acme/u/', actions: ['write' as const] };
   const policy = buildSessionPolicy(scope, sessionContract(contract, caller));
@@ -346,6 +401,36 @@ describe('routes under a contract (real middleware, presigner and policies; STS 
     expect(done.res.statusCode).toBe(200);
     const completeInput = multipart.calls.filter((c) => c.op === 'complete').at(-1)!.input as unknown as Record<string, unknown>;
     expect(completeInput).toMatchObject({ noOverwrite: true, checksumAlgorithm: 'sha256', parts: [{ partNumber: 1, etag: '"e1"', checksum: sha256('a') }, { partNumber: 2, etag: '"e2"', checksum: sha256('b') }] });
+  });
+
+  it('multipart crc32c: create asks for FULL_OBJECT\'s algorithm; complete passes the whole object\'s crc32c; sha256 refuses one', async () => {
+    const { multipart, call } = setup({ integrity: 'crc32c' });
+    const created = await call(multipartCreateRoute, '/v1/uploads/multipart', { key: 'big.pdf', contentType: 'application/pdf', contentLength: 12 * MiB });
+    expect(created.res.statusCode).toBe(200);
+    expect((multipart.calls[0]!.input as unknown as { checksumAlgorithm: string }).checksumAlgorithm).toBe('crc32c');
+    const { uploadId, partSize } = created.body;
+    const decl = { key: 'big.pdf', uploadId, contentLength: 12 * MiB, partSize };
+    const parts = multipart.uploads.get(uploadId)!.parts;
+    parts.set(1, { partNumber: 1, size: partSize, etag: '"e1"', checksum: 'AAAAAA==' });
+    parts.set(2, { partNumber: 2, size: 12 * MiB - partSize, etag: '"e2"', checksum: 'AAAAAQ==' });
+    const sent = [{ partNumber: 1, etag: '"e1"' }, { partNumber: 2, etag: '"e2"' }];
+
+    const malformed = await call(multipartCompleteRoute, '/v1/uploads/multipart/complete', { ...decl, parts: sent, checksum: { algorithm: 'crc32c', value: 'nope' } });
+    expect({ status: malformed.res.statusCode, code: malformed.body.error?.code }).toEqual({ status: 400, code: 'invalid_request' });
+    expect(multipart.calls.filter((c) => c.op === 'complete')).toHaveLength(0);
+
+    const done = await call(multipartCompleteRoute, '/v1/uploads/multipart/complete', { ...decl, parts: sent, checksum: { algorithm: 'crc32c', value: 'mnG7TA==' } });
+    expect(done.res.statusCode).toBe(200);
+    const completeInput = multipart.calls.filter((c) => c.op === 'complete').at(-1)!.input as unknown as Record<string, unknown>;
+    expect(completeInput).toMatchObject({ checksumAlgorithm: 'crc32c', fullObjectCrc32c: 'mnG7TA==', parts: [{ partNumber: 1, checksum: 'AAAAAA==' }, { partNumber: 2, checksum: 'AAAAAQ==' }] });
+
+    const sha = setup({ integrity: 'sha256' });
+    const shaCreated = await sha.call(multipartCreateRoute, '/v1/uploads/multipart', { key: 'big.pdf', contentType: 'application/pdf', contentLength: 12 * MiB });
+    const shaDecl = { key: 'big.pdf', uploadId: shaCreated.body.uploadId, contentLength: 12 * MiB, partSize: shaCreated.body.partSize };
+    const refused = await sha.call(multipartCompleteRoute, '/v1/uploads/multipart/complete', { ...shaDecl, parts: sent, checksum: { algorithm: 'sha256', value: sha256('hello') } });
+    expect({ status: refused.res.statusCode, code: refused.body.error?.code }).toEqual({ status: 400, code: 'invalid_request' });
+    expect(refused.body.error.message).toMatch(/only for CRC algorithms \(checksum type FULL_OBJECT\); sha256 and md5 uploads are checked per part/);
+    expect(sha.multipart.calls.filter((c) => c.op === 'complete')).toHaveLength(0);
   });
 
   it('no contract: a checksum is refused, parts without checksums are signed as before', async () => {

@@ -60,14 +60,17 @@ export class S3MultipartStore implements MultipartStore {
   /**
    * CreateMultipartUpload with the object's Content-Type and the contract's tags, metadata and SSE;
    * a flexible-checksum contract names the upload's checksum algorithm, so S3 records (and
-   * ListParts reports) each part's checksum. If-None-Match belongs to the completion, not here.
+   * ListParts reports) each part's checksum. crc32c also sets ChecksumType FULL_OBJECT: S3 then
+   * keeps a CRC32C of the whole object (not one of the parts' checksums) and verifies the one a
+   * completion declares. SHA-256 can only be COMPOSITE for multipart, so sha256 stays per part.
+   * If-None-Match belongs to the completion, not here.
    */
   async create(input: MultipartCall & { contentType: string; terms?: UploadTerms | undefined; checksumAlgorithm?: IntegrityAlgorithm | undefined }): Promise<{ uploadId: string }> {
     const { IfNoneMatch: _ifNoneMatch, ContentMD5: _md5, ChecksumSHA256: _sha, ChecksumCRC32C: _crc, ...fields } = commandFields(input.terms);
     const algorithm = input.checksumAlgorithm;
     const out = await this.send(input, 'CreateMultipartUpload', (s3, o) => s3.send(new CreateMultipartUploadCommand({
       Bucket: input.target.bucket, Key: input.key, ContentType: input.contentType, ...fields,
-      ...(algorithm === 'sha256' ? { ChecksumAlgorithm: 'SHA256' } : algorithm === 'crc32c' ? { ChecksumAlgorithm: 'CRC32C' } : {}),
+      ...(algorithm === 'sha256' ? { ChecksumAlgorithm: 'SHA256' } : algorithm === 'crc32c' ? { ChecksumAlgorithm: 'CRC32C', ChecksumType: 'FULL_OBJECT' } : {}),
     }), o));
     if (typeof out.UploadId !== 'string' || out.UploadId === '') throw new S3UpstreamError('S3 answered CreateMultipartUpload without an UploadId');
     return { uploadId: out.UploadId };
@@ -96,11 +99,16 @@ export class S3MultipartStore implements MultipartStore {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** CompleteMultipartUpload with exactly `parts`, ascending (with their checksums), If-None-Match: * when write-once. */
+  /**
+   * CompleteMultipartUpload with exactly `parts`, ascending (with their checksums), If-None-Match: *
+   * when write-once, and the whole object's declared CRC32C with ChecksumType FULL_OBJECT (the type
+   * create set), which S3 compares with the CRC32C it computes over the assembled object.
+   */
   async complete(input: MultipartCall & {
     uploadId: string;
     parts: ReadonlyArray<{ partNumber: number; etag: string; checksum?: string | undefined }>;
     checksumAlgorithm?: 'sha256' | 'crc32c' | undefined;
+    fullObjectCrc32c?: string | undefined;
     noOverwrite?: boolean | undefined;
   }): Promise<{ etag: string }> {
     const field = input.checksumAlgorithm === 'sha256' ? 'ChecksumSHA256' : input.checksumAlgorithm === 'crc32c' ? 'ChecksumCRC32C' : undefined;
@@ -110,6 +118,7 @@ export class S3MultipartStore implements MultipartStore {
     const out = await this.send(input, 'CompleteMultipartUpload', (s3, o) => s3.send(new CompleteMultipartUploadCommand({
       Bucket: input.target.bucket, Key: input.key, UploadId: input.uploadId, MultipartUpload: { Parts: parts },
       ...(input.noOverwrite === true ? { IfNoneMatch: '*' } : {}),
+      ...(input.fullObjectCrc32c === undefined ? {} : { ChecksumCRC32C: input.fullObjectCrc32c, ChecksumType: 'FULL_OBJECT' as const }),
     }), o));
     // The object exists now: a missing ETag must not turn success into an error (a retry would only
     // find NoSuchUpload). Ceph RGW 16 answers `<ETag></ETag>`; its stored ETag, like S3's, is the
@@ -186,6 +195,11 @@ export function mapS3Error(err: unknown, operation: string): BrokerError {
     return new GrantViolationError(
       'the key already exists (or another upload to it finished first), and this client\'s upload contract sets overwrite: false: S3 kept the existing object; '
       + 'abort this upload, or upload under another key', cause);
+  }
+  if (facts.name === 'BadDigest' && operation === 'CompleteMultipartUpload') {
+    return new UploadMismatchError(
+      'S3 refused the completion (BadDigest): the declared whole-object checksum, or a part\'s checksum, does not match the uploaded bytes; '
+      + 'check the checksum against the file, upload any changed parts again and retry', cause);
   }
   if (MISMATCH_NAMES.has(facts.name)) {
     return new UploadMismatchError(`S3 refused the part list (${facts.name}): upload the listed parts again and retry`, cause);
