@@ -233,6 +233,13 @@ export type CompleteMultipartUploadRequest = {
     /** the part's base64 sha256 or crc32c checksum (contract integrity sha256/crc32c): compared with the one S3 recorded */
     checksum?: string;
   }[];
+  /** optional: the whole object's base64 crc32c, only for a client whose upload contract sets integrity crc32c (refused otherwise): the upload was created with checksum type FULL_OBJECT and S3 verifies this value against the assembled object (a mismatch is 400 upload_mismatch). S3 has no whole-object sha256 or md5 for multipart uploads: those are checked per part */
+  checksum?: {
+    /** the algorithm the client's upload contract requires (whoami: grant.upload.integrity) */
+    algorithm: "md5" | "sha256" | "crc32c";
+    /** base64 of the digest of the exact bytes, as S3's Content-MD5 / x-amz-checksum-* headers carry it */
+    value: string;
+  };
 };
 
 /** Response (200) of POST /v1/uploads/multipart/complete: Complete a multipart upload after checking it against its declaration. */
