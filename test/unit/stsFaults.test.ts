@@ -6,7 +6,7 @@
  * retries and in bounded time; none is a 500, and no body carries the broker's secret key, an ARN
  * or STS's own message.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -346,9 +346,21 @@ describe('the request deadline: the function\'s remaining time bounds every STS 
 
   it('throttling retries stop when the budget cannot hold another attempt: the honest 503, no Lambda timeout', async () => {
     proxy.fault = fault(400, 'Sender', 'Throttling', 'Rate exceeded');
-    const { res, body, elapsed } = await vendWithin(1400, productionDeps());
+    // The SDK's throttling backoff is full jitter (Math.random × a 500 ms base): with the random draw
+    // left free, two short draws fit all three attempts into the 400 ms budget about one run in six.
+    // Pinned to the top of its range, the first backoff alone outlasts the budget, so the outcome is
+    // deterministic: the guard refuses the next attempt.
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    let outcome: Awaited<ReturnType<typeof vendWithin>>;
+    try {
+      outcome = await vendWithin(1400, productionDeps());
+    } finally {
+      random.mockRestore();
+    }
+    const { res, body, elapsed } = outcome;
     expect([503, 504]).toContain(res.statusCode);
     expect(['sts_throttled', 'sts_timeout']).toContain(body.error.code);
+    expect(proxy.seen).toHaveLength(1);
     expect(proxy.seen.length).toBeLessThan(MAX_ATTEMPTS);
     expect(elapsed).toBeLessThan(1400);
   }, 15_000);
