@@ -1,5 +1,6 @@
 /**
- * OIDC / JWT verification with jose (see docs/security.md, "JWTs"). The token's header and payload
+ * OIDC / JWT verification (see docs/security.md, "JWTs"): jose's checks, with the signature verified
+ * synchronously by node:crypto (./jwsVerify.ts). The token's header and payload
  * are read untrusted only to pick the client by (issuer, audience) and to refuse hostile headers
  * (including a `typ` the client does not accept); only then are the client's keys asked for and the
  * signature and claims verified.
@@ -12,7 +13,6 @@ import {
   decodeJwt,
   decodeProtectedHeader,
   errors,
-  jwtVerify,
   type JWTPayload,
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
@@ -20,6 +20,7 @@ import {
 import { BrokerError, UnauthenticatedError } from '../domain/errors.js';
 import type { Client, JwtClientSettings } from '../domain/model.js';
 import type { GrantStore, JwtKeySource, TokenVerifier } from '../ports/ports.js';
+import { verifyJwt, type JwtCheckOptions } from './jwsVerify.js';
 
 /** Far above any real ID/access token (typically 1–2 KiB); stops decoding and hashing huge input. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -72,22 +73,10 @@ export class JwtVerifier implements TokenVerifier {
     return { partnerId: match.partnerId, clientId: match.clientId, subject: subjectOf(verified, match.jwt.subjectClaim) };
   }
 
+  /** jose's jwtVerify checks, with a synchronous node:crypto signature check (./jwsVerify.ts says why). */
   private async verifySignatureAndClaims(token: string, keys: JWTVerifyGetKey, jwt: JwtClientSettings): Promise<JWTPayload> {
     try {
-      const { payload } = await jwtVerify(token, keys, {
-        issuer: jwt.issuer,
-        // `null` is the config's explicit opt-out of the audience check (an omitted audience is a config error).
-        ...(jwt.audience === null ? {} : { audience: jwt.audience }),
-        algorithms: jwt.algorithms,
-        clockTolerance: this.options.clockToleranceSeconds,
-        requiredClaims: ['exp', jwt.subjectClaim],
-        // also checked before any fetch (refuseWrongTyp); jose compares the same way (RFC 8725 3.11)
-        ...(jwt.requireTyp === undefined ? {} : { typ: jwt.requireTyp }),
-        // jose then requires iat, refuses it older than this (plus skew) and in the future
-        ...(jwt.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: jwt.maxTokenAgeSeconds }),
-        ...(this.options.now ? { currentDate: this.options.now() } : {}),
-      });
-      return payload;
+      return await verifyJwt(token, keys, jwtCheckOptions(jwt, this.options.clockToleranceSeconds, this.options.now?.()));
     } catch (err) {
       throw toBrokerError(err, jwt);
     }
@@ -96,6 +85,23 @@ export class JwtVerifier implements TokenVerifier {
   private nowSeconds(): number {
     return Math.floor((this.options.now ? this.options.now() : new Date()).getTime() / 1000);
   }
+}
+
+/** The signature and claim checks a client's settings ask for, as jose's jwtVerify options name them. */
+export function jwtCheckOptions(jwt: JwtClientSettings, clockToleranceSeconds: number, currentDate?: Date): JwtCheckOptions {
+  return {
+    issuer: jwt.issuer,
+    // `null` is the config's explicit opt-out of the audience check (an omitted audience is a config error).
+    ...(jwt.audience === null ? {} : { audience: jwt.audience }),
+    algorithms: jwt.algorithms,
+    clockTolerance: clockToleranceSeconds,
+    requiredClaims: ['exp', jwt.subjectClaim],
+    // also checked before any fetch (refuseWrongTyp); compared the same way (RFC 8725 3.11)
+    ...(jwt.requireTyp === undefined ? {} : { typ: jwt.requireTyp }),
+    // then iat is required, refused older than this (plus skew) and in the future
+    ...(jwt.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: jwt.maxTokenAgeSeconds }),
+    ...(currentDate === undefined ? {} : { currentDate }),
+  };
 }
 
 /** Decodes header and payload without verifying anything; refuses oversized and malformed tokens. */
@@ -182,7 +188,7 @@ function subjectOf(payload: JWTPayload, claim: string): string {
   return value;
 }
 
-/** Maps jose's verification errors to a 401 with a clear message; never echoes the token. */
+/** Maps jose's verification errors (jose's classes, also thrown by ./jwsVerify.ts) to a 401 with a clear message; never echoes the token. */
 function toBrokerError(err: unknown, jwt: JwtClientSettings): Error {
   if (err instanceof BrokerError) return err;
   if (!(err instanceof errors.JOSEError)) return err instanceof Error ? err : new Error(String(err));
