@@ -1,5 +1,4 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../../rules/limits.js';
 import type { DeclaredChecksum, PresignBase, UploadTerms } from '../../domain/model.js';
 import type { Presigner } from '../../ports/ports.js';
@@ -22,13 +21,14 @@ const PART_SIGNED_HEADERS = new Set(['content-length']);
  * session (it signs with `client.config.credentials` only) and spends ~10× the signature on client
  * construction and endpoint resolution per URL.
  *
- * POST forms still go through createPresignedPost with a short-lived S3Client per call: it takes
- * its credentials from the client too. A client that never sends holds no sockets and is garbage
- * once the form exists; the pinned settings (`clientConfig`) keep it from loading the environment
- * and ~/.aws files for every new client.
+ * POST forms: ./sigv4Post.ts through the same per-session state, fields and policy identical to
+ * createPresignedPost's (test/property/presignPostEquivalence.property.test.ts). createPresignedPost
+ * needs an S3Client per session too (credentials from the client) and signs at the client's clock
+ * only, with no signing-date option; here the form is signed at `signingDate`, with a signing key
+ * derived once per session, day and region.
  */
 export class S3Presigner implements Presigner {
-  /** URLs (PUT, part, GET) come from one SigV4 signer per session, byte-identical to getSignedUrl's (see ./sigv4Presign.ts). */
+  /** URLs (PUT, part, GET) and forms come from one SigV4 signer per session, byte-identical to getSignedUrl's and createPresignedPost's (see ./sigv4Presign.ts). */
   constructor(private readonly signer: SigV4Presigner = new SigV4Presigner(clientConfig)) {}
 
   /**
@@ -110,20 +110,20 @@ export class S3Presigner implements Presigner {
     if (!Number.isSafeInteger(input.maxBytes) || input.maxBytes < 1) throw new TypeError('maxBytes must be a positive integer');
     if (input.terms?.noOverwrite === true) throw new TypeError('a POST form cannot carry If-None-Match: refuse write-once contracts before presigning');
     const contract = postContractFields(input.terms);
-    // createPresignedPost adds the signing fields (and X-Amz-Security-Token for session credentials)
-    // to both the form and the policy conditions itself.
-    return createPresignedPost(client(input), {
-      Bucket: input.target.bucket,
-      Key: input.key,
-      Conditions: [
+    // The signer adds the signing fields (and X-Amz-Security-Token for session credentials) to both
+    // the form and the policy conditions, as createPresignedPost does.
+    return this.signer.presignPost(input.credentials, input.target, {
+      key: input.key,
+      conditions: [
         ['eq', '$key', input.key],
         ['eq', '$Content-Type', input.contentType],
         { bucket: input.target.bucket },
         ['content-length-range', 1, input.maxBytes],
         ...Object.entries(contract).map(([k, v]): ['eq', string, string] => ['eq', `$${k}`, v]),
       ],
-      Fields: { 'Content-Type': input.contentType, ...contract },
-      Expires: input.expiresInSeconds,
+      fields: { 'Content-Type': input.contentType, ...contract },
+      expiresInSeconds: input.expiresInSeconds,
+      signingDate: input.signingDate,
     });
   }
 }
@@ -185,21 +185,6 @@ function assertSignedHeaders(url: string, expected: ReadonlySet<string>): void {
   }
 }
 
-/** A client for one presign; everything that shapes the URL is explicit. */
-function client({ target, credentials, signingDate }: PresignBase): S3Client {
-  return new S3Client(clientConfig(target, credentials, postClockOffset(signingDate)));
-}
-
-/**
- * createPresignedPost has no signingDate option: it signs at Date.now() + systemClockOffset, to the
- * second. Aiming at the middle of signingDate's second, not at signingDate itself, keeps the
- * milliseconds that pass before its own Date.now() from carrying X-Amz-Date (and the policy's
- * expiration) into the next second, one second past the expiresAt the route computed.
- */
-function postClockOffset(signingDate: Date): number {
-  return Math.floor(signingDate.getTime() / 1000) * 1000 + 500 - Date.now();
-}
-
 /** The pinned client settings; the multipart adapter (./s3Multipart.ts) starts from these too. */
 export function clientConfig(target: PresignBase['target'], credentials: PresignBase['credentials'], systemClockOffset: number): S3ClientConfig {
   return {
@@ -215,7 +200,7 @@ export function clientConfig(target: PresignBase['target'], credentials: Presign
     // The local gateway refuses flexible checksums on streaming PUTs (411); real S3 accepts either.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // Presigning: createPresignedPost signs at Date.now() + this (see postClockOffset); getSignedUrl takes signingDate.
+    // Clients that send (./s3Multipart.ts) correct for clock skew with this; presigning takes signingDate.
     systemClockOffset,
     // Pinned so the URL never depends on ambient AWS_* variables or ~/.aws/config (and so each new
     // client skips those loaders, which cost more than the presign itself).

@@ -3,6 +3,7 @@ import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3Target, TemporaryCredentials } from '../../domain/model.js';
+import { amzDate, deriveSigningKey, signPost, type PostRequest } from './sigv4Post.js';
 
 /**
  * A fast presigner: the SDK's own SigV4 signer (`@smithy/signature-v4`), built once per session
@@ -43,8 +44,17 @@ const METHOD: Readonly<Record<PresignOperation, string>> = { PutObject: 'PUT', U
 /** At most this many live signers: one per cached session, and the session cache is bounded too. */
 const MAX_SIGNERS = 1_000;
 
-interface SignerEntry { signer: SignatureV4; credentials: TemporaryCredentials }
-interface Endpoint { protocol: string; hostname: string; port: number | undefined; basePath: string; signingRegion: string; signingName: string }
+/**
+ * One session's signing state. `keys`: SigV4 signing keys derived from this session's secret, by
+ * `<day>/<region>/<service>`; they live and die with the entry (a new day or region adds one, and
+ * a session lasts at most 12 hours, so an entry holds at most a few).
+ */
+interface SignerEntry { signer: SignatureV4; credentials: TemporaryCredentials; keys: Map<string, Buffer> }
+interface Endpoint {
+  protocol: string; hostname: string; port: number | undefined; basePath: string; signingRegion: string; signingName: string;
+  /** The endpoint as createPresignedPost formats it (formatUrl(toEndpointV1(endpoint))): a POST form's action. */
+  url: string;
+}
 
 export class SigV4Presigner {
   /** Keyed by access key id; an entry also pins the secret and token it was built with. */
@@ -98,26 +108,60 @@ export class SigV4Presigner {
   }
 
   /**
+   * A browser POST form (./sigv4Post.ts), identical to createPresignedPost's for the same
+   * credentials, instant and input, signed with a key derived once per session, day and region and
+   * kept with the session's signer (dropped with it). The form's action is the endpoint for the
+   * bucket, resolved once per target like the URLs'.
+   */
+  async presignPost(credentials: TemporaryCredentials, target: S3Target, request: Omit<PostRequest, 'bucket'>): Promise<{ url: string; fields: Record<string, string> }> {
+    const endpoint = this.resolved.get(targetKey(target)) ?? await this.endpoint(target);
+    // createPresignedPost scopes the signature to the client's region and "s3" (not the endpoint's
+    // signing region). The client would turn a FIPS pseudo-region into the real one first; the
+    // broker's config only admits plain regions, so such a target is a wiring bug here.
+    if (target.region.startsWith('fips-') || target.region.endsWith('-fips')) throw new TypeError(`region ${target.region}: POST forms are signed for plain regions only`);
+    const key = this.signingKey(credentials, endpoint, amzDate(request.signingDate).slice(0, 8), target.region, 's3');
+    return { url: endpoint.url, fields: signPost({ ...request, bucket: target.bucket }, credentials, target.region, key) };
+  }
+
+  /** The session's signing key for a day, region and service: derived once, kept with the session's entry. */
+  private signingKey(credentials: TemporaryCredentials, endpoint: Endpoint, shortDate: string, region: string, service: string): Buffer {
+    const entry = this.entryFor(credentials, endpoint);
+    if (entry === undefined) return deriveSigningKey(credentials.secretAccessKey, shortDate, region, service);
+    const scope = `${shortDate}/${region}/${service}`;
+    let key = entry.keys.get(scope);
+    if (key === undefined) {
+      key = deriveSigningKey(entry.credentials.secretAccessKey, shortDate, region, service);
+      entry.keys.set(scope, key);
+    }
+    return key;
+  }
+
+  /**
    * The signer of these credentials: built once, dropped when the session expires (per the clock)
    * or when the same key id turns up with another secret or token, so a refreshed session never
    * signs with the previous one's secret and no signer outlives its session.
    */
   private signerFor(credentials: TemporaryCredentials, endpoint: Endpoint): SignatureV4 {
-    const now = this.clock();
-    this.evictExpired(now);
     // Credentials already past their expiry (per this clock) get a signer of their own that is not
     // kept: signing with them is the caller's decision (getSignedUrl signs too), caching them is not.
-    if (credentials.expiration.getTime() <= now) return newSigner({ ...credentials }, endpoint);
+    return this.entryFor(credentials, endpoint)?.signer ?? newSigner({ ...credentials }, endpoint);
+  }
+
+  /** The cached entry of these credentials (built on first use); undefined for credentials already expired, which are never cached. */
+  private entryFor(credentials: TemporaryCredentials, endpoint: Endpoint): SignerEntry | undefined {
+    const now = this.clock();
+    this.evictExpired(now);
+    if (credentials.expiration.getTime() <= now) return undefined;
     const cacheKey = `${credentials.accessKeyId}\u0000${endpoint.signingRegion}\u0000${endpoint.signingName}`;
     const entry = this.signers.get(cacheKey);
-    if (entry !== undefined && sameCredentials(entry.credentials, credentials)) return entry.signer;
+    if (entry !== undefined && sameCredentials(entry.credentials, credentials)) return entry;
     if (this.signers.size >= MAX_SIGNERS) this.signers.delete(this.signers.keys().next().value as string);
     const pinned = { ...credentials };
-    const signer = newSigner(pinned, endpoint);
+    const fresh: SignerEntry = { signer: newSigner(pinned, endpoint), credentials: pinned, keys: new Map() };
     this.signers.delete(cacheKey);
-    this.signers.set(cacheKey, { signer, credentials: pinned });
+    this.signers.set(cacheKey, fresh);
     this.earliestExpiry = Math.min(this.earliestExpiry, pinned.expiration.getTime());
-    return signer;
+    return fresh;
   }
 
   private evictExpired(now: number): void {
@@ -174,6 +218,7 @@ async function resolveEndpoint(target: S3Target, endpointConfig: EndpointConfig)
       hostname: url.hostname,
       port: url.port === '' ? undefined : Number(url.port),
       basePath: url.pathname.replace(/\/$/, ''),
+      url: `${url.protocol}//${url.host}${url.pathname}${url.search}`,
       signingRegion: scheme.signingRegion ?? target.region,
       signingName: scheme.signingName ?? 's3',
     };
