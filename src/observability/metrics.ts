@@ -1,5 +1,5 @@
 /**
- * The broker's CloudWatch metrics, as Embedded Metric Format lines through Powertools Metrics: no
+ * The broker's CloudWatch metrics, as Embedded Metric Format lines in Powertools Metrics' format: no
  * API call, CloudWatch extracts them from the log lines. Every data point of an invocation is kept
  * in that invocation's context (./invocation.ts) and written once, at its end, by
  * `flushInvocationMetrics`: one EMF line per dimension set. Names, units and dimensions are listed
@@ -11,7 +11,7 @@
  * dimension of Issuances and Refusals for deployments with few partners. A subject or object key
  * never appears in a metric.
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { getBooleanFromEnv, isDevMode } from '@aws-lambda-powertools/commons/utils/env';
 import { ConfigError } from '../domain/errors.js';
 import { currentInvocation, type InvocationContext, type MetricPoint } from './invocation.js';
 
@@ -115,44 +115,87 @@ export function recordColdStartOnce(): void {
   record({ name: METRIC.coldStarts, unit: 'Count', value: 1, dimensions: { route: context.route } }, context);
 }
 
-/** One Powertools Metrics instance per container, used only synchronously inside a flush. */
-let emf: Metrics | undefined;
-function emfWriter(): Metrics {
-  emf ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
-  return emf;
+/**
+ * Whether metrics are off, decided once per container as Powertools Metrics decides it:
+ * POWERTOOLS_METRICS_DISABLED when set (true/false, or Powertools' extended 1/0, yes/no, on/off),
+ * else POWERTOOLS_DEV (development mode writes no metrics). Read with Powertools' own parsers.
+ */
+let disabled: boolean | undefined;
+function metricsDisabled(): boolean {
+  if (disabled === undefined) {
+    disabled = process.env.POWERTOOLS_METRICS_DISABLED !== undefined
+      ? getBooleanFromEnv({ key: 'POWERTOOLS_METRICS_DISABLED', defaultValue: false, extendedParsing: true })
+      : isDevMode();
+  }
+  return disabled;
 }
 
-const UNIT: Record<MetricPoint['unit'], (typeof MetricUnit)[keyof typeof MetricUnit]> = {
-  Count: MetricUnit.Count,
-  Milliseconds: MetricUnit.Milliseconds,
-  Seconds: MetricUnit.Seconds,
-};
+/** Test hook: forget the container's metrics-off decision (the environment changed). */
+export function resetMetricsSettingsForTests(): void {
+  disabled = undefined;
+}
+
+/** Where EMF lines go: stdout (CloudWatch Logs in Lambda), one line per write, as Powertools writes them. */
+const writeLine = (line: string): void => { process.stdout.write(`${line}\n`); };
 
 /**
  * Writes the invocation's data points: one EMF line per dimension set, each carrying the request id,
  * partner and client as properties. Synchronous from first to last line, so invocations sharing
- * the process (a local emulator) cannot interleave their dimensions in the shared instance.
+ * the process (a local emulator) cannot interleave.
+ *
+ * Each line is exactly what Powertools Metrics' `publishStoredMetrics` writes for the same points
+ * (test/property/emfEquivalence.property.test.ts holds the two equal): the EMF directive with the
+ * `service` dimension first, then the properties, the dimension values and the metric values (an
+ * array when a metric has several). It is built here rather than through a Powertools instance
+ * because that instance's per-invocation stores cost ≈ 25 µs per request, more than signing a URL
+ * (`npm run bench`, section 1).
  */
 export function flushInvocationMetrics(context: InvocationContext, options: MetricsOptions): void {
   if (context.metrics.length === 0) return;
+  const points = context.metrics.splice(0);
+  if (metricsDisabled()) return;
   const groups = new Map<string, { dimensions: Record<string, string>; points: MetricPoint[] }>();
-  for (const point of context.metrics.splice(0)) {
-    const dimensions: Record<string, string> = { ...point.dimensions };
+  for (const point of points) {
+    let dimensions: Record<string, string> = point.dimensions;
     if (options.partnerDimension && context.partner !== undefined && (point.name === METRIC.issuances || point.name === METRIC.refusals)) {
-      dimensions.partner = context.partner;
+      dimensions = { ...point.dimensions, partner: context.partner };
     }
-    const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const group = groups.get(key) ?? { dimensions, points: [] };
-    group.points.push(point);
-    groups.set(key, group);
+    const key = dimensionKey(dimensions);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { dimensions, points: [point] });
+    else group.points.push(point);
   }
-  const metrics = emfWriter();
-  for (const { dimensions, points } of groups.values()) {
-    for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
-    for (const point of points) metrics.addMetric(point.name, UNIT[point.unit], point.value);
-    metrics.addMetadata('requestId', context.requestId);
-    if (context.partner !== undefined) metrics.addMetadata('partner', context.partner);
-    if (context.client !== undefined) metrics.addMetadata('client', context.client);
-    metrics.publishStoredMetrics();
+  const timestamp = Date.now();
+  for (const { dimensions, points: grouped } of groups.values()) writeLine(emfLine(context, dimensions, grouped, timestamp));
+}
+
+/** A dimension set's identity regardless of key order. */
+function dimensionKey(dimensions: Readonly<Record<string, string>>): string {
+  const names = Object.keys(dimensions);
+  if (names.length === 0) return '';
+  return JSON.stringify(names.sort().map((name) => [name, dimensions[name]]));
+}
+
+/** One EMF line; key order as Powertools writes it (metadata, then dimensions, then values; a dimension wins over metadata of its name). */
+function emfLine(context: InvocationContext, dimensions: Readonly<Record<string, string>>, points: readonly MetricPoint[], timestamp: number): string {
+  const definitions: Array<{ Name: string; Unit: string }> = [];
+  const values = new Map<string, number | number[]>();
+  for (const point of points) {
+    const seen = values.get(point.name);
+    if (seen === undefined) {
+      definitions.push({ Name: point.name, Unit: point.unit });
+      values.set(point.name, point.value);
+    } else if (Array.isArray(seen)) seen.push(point.value);
+    else values.set(point.name, [seen, point.value]);
   }
+  const line: Record<string, unknown> = {
+    _aws: { Timestamp: timestamp, CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', ...Object.keys(dimensions)]], Metrics: definitions }] },
+  };
+  line.requestId = context.requestId;
+  if (context.partner !== undefined) line.partner = context.partner;
+  if (context.client !== undefined) line.client = context.client;
+  line.service = SERVICE;
+  for (const name of Object.keys(dimensions)) line[name] = dimensions[name];
+  for (const [name, value] of values) line[name] = value;
+  return JSON.stringify(line);
 }

@@ -26,8 +26,19 @@ export const MIN_UPSTREAM_ATTEMPT_MS = 200;
 /** A deadline `budgetMs` from now (≤ 0: already passed). */
 export function deadlineIn(budgetMs: number): Deadline {
   const end = performance.now() + budgetMs;
-  const signal = budgetMs > 0 ? AbortSignal.timeout(Math.ceil(budgetMs)) : AbortSignal.abort(new DOMException('request deadline passed', 'TimeoutError'));
-  return { remainingMs: () => end - performance.now(), signal };
+  let signal: AbortSignal | undefined;
+  return {
+    remainingMs: () => end - performance.now(),
+    // Made on first use, for the same end: most requests (a cached session signing a URL) make no
+    // upstream call, and a timer per request is a measurable share of such a request.
+    get signal(): AbortSignal {
+      if (signal === undefined) {
+        const left = end - performance.now();
+        signal = left > 0 ? AbortSignal.timeout(Math.ceil(left)) : AbortSignal.abort(new DOMException('request deadline passed', 'TimeoutError'));
+      }
+      return signal;
+    },
+  };
 }
 
 /**
