@@ -36,7 +36,8 @@ export const DEFAULT_STATE_FILE = join(E2E_STACK_DIR, 'state.json');
 /** API keys (full `sbk_…` strings) by partner and client. */
 export interface StackKeys {
   /** `short`: sessions capped at 900 s, for the slow expiry suite (test/slow). */
-  acme: { backend: string; reader: string; small: string; short: string; contract: string };
+  /** `kms`: an SSE-KMS upload contract with the gateway's test KMS key (test/e2e/uploadEncryption.test.ts). */
+  acme: { backend: string; reader: string; small: string; short: string; contract: string; kms: string };
   /** Same bucket and role as acme, sibling prefix `acme2/`: the classic prefix-isolation trap. */
   acme2: { backend: string };
   globex: { backend: string };
@@ -90,7 +91,7 @@ export async function globalSetup(): Promise<void> {
 
     const key = (): GeneratedApiKey => generateApiKey();
     const k = {
-      acmeBackend: key(), acmeReader: key(), acmeSmall: key(), acmeShort: key(), acme2Backend: key(), globexBackend: key(), acmeContract: key(),
+      acmeBackend: key(), acmeReader: key(), acmeSmall: key(), acmeShort: key(), acme2Backend: key(), globexBackend: key(), acmeContract: key(), acmeKms: key(),
     };
     const entry = (g: GeneratedApiKey) => ({ keyId: g.id, sha256: g.sha256 });
     const configFile = join(E2E_STACK_DIR, 'broker.e2e.yaml');
@@ -107,6 +108,8 @@ export async function globalSetup(): Promise<void> {
             short: { ...entry(k.acmeShort), maxDurationSeconds: 900 },
             // its own prefix; its upload contract is added below (test/e2e/uploadContract.test.ts)
             contract: { ...entry(k.acmeContract), prefix: 'acme-contract/', actions: ['read', 'write', 'list'], maxUploadBytes: 64 * 1024 * 1024 },
+            // SSE-KMS contract with the gateway's test KMS key, added below (test/e2e/uploadEncryption.test.ts)
+            kms: { ...entry(k.acmeKms), prefix: 'acme-kms/', actions: ['read', 'write', 'list'], maxUploadBytes: 64 * 1024 * 1024 },
           },
         },
         {
@@ -128,6 +131,9 @@ export async function globalSetup(): Promise<void> {
       tags: { owner: '${sub}', request: '${requestId}' },
       metadata: { 'uploaded-by': '${sub}', via: '${client}' },
     });
+    // scripts/local-aws configures the gateway's test KMS with this key; a stack started before it did lacks it
+    if (!env.LOCAL_AWS_KMS_KEY_ARN) throw new Error(`local AWS env lacks LOCAL_AWS_KMS_KEY_ARN: the running stack predates its test KMS; stop it (LOCAL_AWS_DIR=${E2E_LOCAL_AWS.dir} ${LOCAL_AWS_SCRIPT} stop) and rerun`);
+    addUploadContract(configFile, 'acme', 'kms', { integrity: 'md5', encryption: { type: 'aws:kms', keyId: env.LOCAL_AWS_KMS_KEY_ARN } });
 
     // `npm test` (scripts/test-all) scans every captured log for secrets the run minted
     // (scripts/lib/logScan.ts): the broker's own log lines, as served by offline, take part.
@@ -154,7 +160,7 @@ export async function globalSetup(): Promise<void> {
     const stackState: StackState = {
       url: offline.url,
       keys: {
-        acme: { backend: k.acmeBackend.key, reader: k.acmeReader.key, small: k.acmeSmall.key, short: k.acmeShort.key, contract: k.acmeContract.key },
+        acme: { backend: k.acmeBackend.key, reader: k.acmeReader.key, small: k.acmeSmall.key, short: k.acmeShort.key, contract: k.acmeContract.key, kms: k.acmeKms.key },
         acme2: { backend: k.acme2Backend.key },
         globex: { backend: k.globexBackend.key },
       },
