@@ -215,4 +215,19 @@ describe('S3Presigner.presignUploadPart', () => {
   ])('refuses %s (a wiring bug: the routes validate first)', async (_label, change, message) => {
     await expect(new S3Presigner().presignUploadPart({ ...input, ...change })).rejects.toThrow(message);
   });
+  it('presignUploadParts: one URL per part, in order, each the one presignUploadPart gives (checksums included)', async () => {
+    const parts = [
+      { partNumber: 1, contentLength: 5242880 },
+      { partNumber: 2, contentLength: 5242880, checksum: { algorithm: 'sha256' as const, value: Buffer.alloc(32, 7).toString('base64') } },
+      { partNumber: 3, contentLength: 17 },
+    ];
+    // A fresh presigner: the first part resolves the endpoint, the rest sign synchronously.
+    const batch = await new S3Presigner().presignUploadParts({ ...base(), uploadId: input.uploadId, parts });
+    const single = new S3Presigner();
+    const one = await Promise.all(parts.map((part) => single.presignUploadPart({ ...base(), uploadId: input.uploadId, ...part })));
+    expect(batch).toEqual(one);
+    expect(query(batch[1]!.url).get('X-Amz-SignedHeaders')).toBe('content-length;host;x-amz-checksum-sha256');
+    await expect(new S3Presigner().presignUploadParts({ ...base(), uploadId: input.uploadId, parts: [parts[0]!, { partNumber: 10001, contentLength: 1 }] }))
+      .rejects.toThrow('partNumber must be an integer in 1..10000');
+  });
 });

@@ -88,4 +88,37 @@ describe('SigV4Presigner signer per session', () => {
     const fresh = await new SigV4Presigner(clientConfig, () => T0).presignUrl({ ...creds }, request);
     expect(b).toBe(fresh);
   });
+
+  it('a POST form never signs with a key derived for other credentials: renewed secret, and back', async () => {
+    const presigner = new SigV4Presigner(clientConfig, () => T0);
+    const form = { key: request.key, conditions: [], fields: {}, expiresInSeconds: 300, signingDate: new Date(T0) };
+    const old = session('ASIAPOST', 'secret-old', T0 + 3_600_000);
+    const renewed = session('ASIAPOST', 'secret-new', T0 + 3_600_000);
+    const a = await presigner.presignPost(old, request.target, form);
+    const b = await presigner.presignPost(renewed, request.target, form);
+    const fresh = await new SigV4Presigner(clientConfig, () => T0).presignPost(renewed, request.target, form);
+    expect(b.fields['X-Amz-Signature']).not.toBe(a.fields['X-Amz-Signature']);
+    expect(b.fields).toEqual(fresh.fields);
+    expect((await presigner.presignPost(old, request.target, form)).fields).toEqual(a.fields);
+    expect(presigner.signerCount).toBe(1);
+  });
+
+  it('keeps no signing state for a POST form signed with expired credentials', async () => {
+    const presigner = new SigV4Presigner(clientConfig, () => T0);
+    const expired = session('ASIAOLD', 'secret', T0);
+    const form = { key: request.key, conditions: [], fields: {}, expiresInSeconds: 300, signingDate: new Date(T0) };
+    const { fields } = await presigner.presignPost(expired, request.target, form);
+    expect(fields['X-Amz-Credential']).toMatch(/^ASIAOLD\//);
+    expect(presigner.signerCount).toBe(0);
+  });
+
+  it('presignUrlNow: nothing before the target\'s endpoint is resolved, then the same URL as presignUrl without a promise', async () => {
+    const presigner = new SigV4Presigner(clientConfig, () => T0);
+    const creds = session('ASIANOW', 'secret', T0 + 3_600_000);
+    expect(presigner.presignUrlNow(creds, request)).toBeUndefined();
+    const viaPromise = await presigner.presignUrl(creds, request);
+    expect(presigner.presignUrlNow(creds, request)).toBe(viaPromise);
+    const part: PresignRequest = { ...request, operation: 'UploadPart', query: { partNumber: '7', uploadId: 'u' }, headers: { 'content-length': '5' }, signableHeaders: new Set(['content-length']) };
+    expect(presigner.presignUrlNow(creds, part)).toBe(await presigner.presignUrl(creds, part));
+  });
 });

@@ -3,7 +3,7 @@ import { MAX_MULTIPART_PARTS, MAX_PART_BYTES, MAX_PRESIGN_SECONDS, MIN_PRESIGN_S
 import type { DeclaredChecksum, PresignBase, UploadTerms } from '../../domain/model.js';
 import type { Presigner } from '../../ports/ports.js';
 import { CHECKSUM_HEADER, contractHeaders, taggingXml } from '../../rules/uploadContract.js';
-import { SigV4Presigner } from './sigv4Presign.js';
+import { SigV4Presigner, type PresignRequest } from './sigv4Presign.js';
 
 /** Headers a PUT URL signs besides host: the client must send exactly these values. */
 const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
@@ -60,29 +60,49 @@ export class S3Presigner implements Presigner {
 
   /** PUT URL for one part of a multipart upload, signing its exact Content-Length and, when declared, its checksum (a header, never the query). */
   async presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }): Promise<{ url: string; headers: Record<string, string> }> {
+    const [signed] = await this.presignUploadParts({ ...input, parts: [input] });
+    return signed!;
+  }
+
+  /**
+   * Part URLs of one upload, in the order of `parts`: the base (credentials, target, key, expiry,
+   * instant) checked once, the endpoint awaited at most once, then every URL signed synchronously
+   * (./sigv4Presign.ts presignUrlNow): no promise per part. Each URL is the one presignUploadPart
+   * returns for that part.
+   */
+  async presignUploadParts(input: PresignBase & { uploadId: string; parts: readonly { partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }[] }): Promise<{ url: string; headers: Record<string, string> }[]> {
     assertBase(input);
-    if (!Number.isInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > MAX_MULTIPART_PARTS) {
-      throw new TypeError(`partNumber must be an integer in 1..${MAX_MULTIPART_PARTS}`);
-    }
-    if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 1 || input.contentLength > MAX_PART_BYTES) {
-      throw new TypeError(`contentLength must be an integer in 1..${MAX_PART_BYTES}`);
-    }
     if (input.uploadId === '') throw new TypeError('uploadId must not be empty');
-    const contract = input.checksum === undefined ? {} : { [CHECKSUM_HEADER[input.checksum.algorithm]]: input.checksum.value };
-    const names = new Set([...PART_SIGNED_HEADERS, ...Object.keys(contract)]);
-    const url = await this.signer.presignUrl(input.credentials, {
-      operation: 'UploadPart',
-      target: input.target,
-      key: input.key,
-      query: { partNumber: String(input.partNumber), uploadId: input.uploadId },
-      headers: { 'content-length': String(input.contentLength), ...contract },
-      signableHeaders: names,
-      unhoistableHeaders: new Set(Object.keys(contract)),
-      expiresInSeconds: input.expiresInSeconds,
-      signingDate: input.signingDate,
+    const requests = input.parts.map((part) => {
+      if (!Number.isInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > MAX_MULTIPART_PARTS) {
+        throw new TypeError(`partNumber must be an integer in 1..${MAX_MULTIPART_PARTS}`);
+      }
+      if (!Number.isSafeInteger(part.contentLength) || part.contentLength < 1 || part.contentLength > MAX_PART_BYTES) {
+        throw new TypeError(`contentLength must be an integer in 1..${MAX_PART_BYTES}`);
+      }
+      const contract = part.checksum === undefined ? {} : { [CHECKSUM_HEADER[part.checksum.algorithm]]: part.checksum.value };
+      const names = new Set([...PART_SIGNED_HEADERS, ...Object.keys(contract)]);
+      const request: PresignRequest = {
+        operation: 'UploadPart',
+        target: input.target,
+        key: input.key,
+        query: { partNumber: String(part.partNumber), uploadId: input.uploadId },
+        headers: { 'content-length': String(part.contentLength), ...contract },
+        signableHeaders: names,
+        unhoistableHeaders: new Set(Object.keys(contract)),
+        expiresInSeconds: input.expiresInSeconds,
+        signingDate: input.signingDate,
+      };
+      return { request, names, headers: { 'Content-Length': String(part.contentLength), ...displayNames(contract) } };
     });
-    assertSignedHeaders(url, names);
-    return { url, headers: { 'Content-Length': String(input.contentLength), ...displayNames(contract) } };
+    const signed: { url: string; headers: Record<string, string> }[] = [];
+    for (const { request, names, headers } of requests) {
+      // The first URL resolves the target's endpoint if no URL has yet; every later one signs without awaiting.
+      const url = this.signer.presignUrlNow(input.credentials, request) ?? await this.signer.presignUrl(input.credentials, request);
+      assertSignedHeaders(url, names);
+      signed.push({ url, headers });
+    }
+    return signed;
   }
 
   /** GET URL; `contentDisposition` is signed as response-content-disposition. */

@@ -1,15 +1,22 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
-import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  ALGORITHM_IDENTIFIER, createScope, getCanonicalHeaders, getCanonicalQuery, MAX_PRESIGNED_TTL, moveHeadersToQuery, prepareRequest, SHA256_HEADER,
+} from '@smithy/signature-v4';
 import type { S3Target, TemporaryCredentials } from '../../domain/model.js';
 import { amzDate, deriveSigningKey, signPost, type PostRequest } from './sigv4Post.js';
 
 /**
- * A fast presigner: the SDK's own SigV4 signer (`@smithy/signature-v4`), built once per session
- * credentials and reused, applied to a request built here the way the S3 client's serializer builds
- * it. `getSignedUrl` spends ~10× the signature itself on client construction and endpoint resolution
- * per URL; this does neither per URL. The URLs are byte-identical to `getSignedUrl`'s with the same
+ * A fast presigner: SignatureV4.presign's steps, run synchronously with the SDK's own pieces
+ * (`@smithy/signature-v4`: prepareRequest, moveHeadersToQuery, getCanonicalHeaders,
+ * getCanonicalQuery, createScope, its constants) over a request built here the way the S3 client's
+ * serializer builds it, with a SigV4 signing key derived once per session credentials, day and
+ * region and dropped with the session. `getSignedUrl` spends ~10× the signature itself on client
+ * construction and endpoint resolution per URL; SignatureV4.presign itself awaits a credential
+ * provider, a payload hash, two digests and a signing-key lookup (which re-hashes the secret) per
+ * URL; this does none of that per URL, so 100 part URLs cost 100 canonical requests and 2×100
+ * hashes. The URLs are byte-identical to `getSignedUrl`'s with the same
  * `signableHeaders`/`unhoistableHeaders`, credentials, signing instant and expiry
  * (test/property/presignEquivalence.property.test.ts proves it over random keys, headers and expiries).
  *
@@ -41,15 +48,16 @@ export type EndpointConfig = (target: S3Target, credentials: TemporaryCredential
 
 const METHOD: Readonly<Record<PresignOperation, string>> = { PutObject: 'PUT', UploadPart: 'PUT', GetObject: 'GET' };
 
-/** At most this many live signers: one per cached session, and the session cache is bounded too. */
+/** At most this many live signing states: one per cached session, and the session cache is bounded too. */
 const MAX_SIGNERS = 1_000;
 
 /**
- * One session's signing state. `keys`: SigV4 signing keys derived from this session's secret, by
+ * One session's signing state: a copy of its credentials (what it signs with cannot change under
+ * it) and `keys`: SigV4 signing keys derived from this session's secret, by
  * `<day>/<region>/<service>`; they live and die with the entry (a new day or region adds one, and
  * a session lasts at most 12 hours, so an entry holds at most a few).
  */
-interface SignerEntry { signer: SignatureV4; credentials: TemporaryCredentials; keys: Map<string, Buffer> }
+interface SignerEntry { credentials: TemporaryCredentials; keys: Map<string, Buffer> }
 interface Endpoint {
   protocol: string; hostname: string; port: number | undefined; basePath: string; signingRegion: string; signingName: string;
   /** The endpoint as createPresignedPost formats it (formatUrl(toEndpointV1(endpoint))): a POST form's action. */
@@ -59,25 +67,42 @@ interface Endpoint {
 export class SigV4Presigner {
   /** Keyed by access key id; an entry also pins the secret and token it was built with. */
   private readonly signers = new Map<string, SignerEntry>();
-  /** No signer expires before this instant: the sweep runs only once the clock reaches it. */
+  /** No entry expires before this instant: the sweep runs only once the clock reaches it. */
   private earliestExpiry = Infinity;
   /** Endpoints depend on the target only (bucket, region, endpoint, path style), never on the key. */
   private readonly endpoints = new Map<string, Promise<Endpoint>>();
-  /** The same, once resolved: a warm presign then awaits nothing before the signer (each await costs in a batch of 100). */
+  /** The same, once resolved: a warm presign then awaits nothing (each await costs in a batch of 100). */
   private readonly resolved = new Map<string, Endpoint>();
 
   /**
    * `endpointConfig`: the S3 client settings whose endpoint rules the URLs follow (the S3 adapter's
-   * pinned `clientConfig`); `clock` decides when a session's signer is dropped (injected in tests).
+   * pinned `clientConfig`); `clock` decides when a session's signing state is dropped (injected in tests).
    */
   constructor(private readonly endpointConfig: EndpointConfig, private readonly clock: () => number = Date.now) {}
 
-  /** The number of live signers (tests and the bench read it). */
+  /** The number of live session signing states (tests and the bench read it). */
   get signerCount(): number { return this.signers.size; }
 
   async presignUrl(credentials: TemporaryCredentials, request: PresignRequest): Promise<string> {
     const endpoint = this.resolved.get(targetKey(request.target)) ?? await this.endpoint(request.target);
-    const signer = this.signerFor(credentials, endpoint);
+    return this.sign(credentials, endpoint, request);
+  }
+
+  /**
+   * SignatureV4.presign (as S3RequestPresigner calls it) step by step, synchronously. Once a
+   * target's endpoint is resolved (`presignUrl` has run for it), `presignUrlNow` signs without a
+   * single promise: the way to sign many part URLs cheaply. Undefined when the endpoint is not
+   * resolved yet.
+   */
+  presignUrlNow(credentials: TemporaryCredentials, request: PresignRequest): string | undefined {
+    const endpoint = this.resolved.get(targetKey(request.target));
+    return endpoint === undefined ? undefined : this.sign(credentials, endpoint, request);
+  }
+
+  private sign(credentials: TemporaryCredentials, endpoint: Endpoint, request: PresignRequest): string {
+    // SignatureV4.presign refuses these (validateResolvedCredentials, MAX_PRESIGNED_TTL); so does this.
+    if (typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') throw new Error('Resolved credential object is not valid');
+    if (request.expiresInSeconds > MAX_PRESIGNED_TTL) throw new Error('Signature version 4 presigned URLs must have an expiration date less than one week in the future');
     const headers: Record<string, string> = { ...request.headers };
     const hostHeader = `${endpoint.hostname}${endpoint.port === undefined ? '' : `:${endpoint.port}`}`;
     headers.host = hostHeader;
@@ -87,30 +112,40 @@ export class SigV4Presigner {
     const unsignable = new Set(['content-type']);
     const unhoistable = new Set(request.unhoistableHeaders ?? []);
     for (const name of Object.keys(headers)) if (name.startsWith('x-amz-server-side-encryption')) unhoistable.add(name);
-    const presigned = await signer.presign({
+    const original = {
       method: METHOD[request.operation],
       protocol: endpoint.protocol,
       hostname: endpoint.hostname,
       ...(endpoint.port === undefined ? {} : { port: endpoint.port }),
       path: `${endpoint.basePath}/${greedyLabel(request.key)}`,
-      query: { ...request.query, 'x-id': request.operation },
+      query: { ...request.query, 'x-id': request.operation } as Record<string, string>,
       headers,
-    }, {
-      expiresIn: request.expiresInSeconds,
-      signingDate: request.signingDate,
-      signingRegion: endpoint.signingRegion,
-      signingService: endpoint.signingName,
-      unsignableHeaders: unsignable,
-      unhoistableHeaders: unhoistable,
-      ...(request.signableHeaders === undefined ? {} : { signableHeaders: new Set(request.signableHeaders) }),
-    });
-    return formatUrl(presigned.protocol, hostHeader, presigned.path, presigned.query ?? {});
+    };
+    // From here on, SignatureV4.presign's own sequence (uriEscapePath false: the path is signed as built).
+    const longDate = amzDate(request.signingDate);
+    const shortDate = longDate.slice(0, 8);
+    const scope = createScope(shortDate, endpoint.signingRegion, endpoint.signingName);
+    const prepared = moveHeadersToQuery(prepareRequest(original), { unhoistableHeaders: unhoistable });
+    const query = prepared.query as Record<string, string>;
+    if (credentials.sessionToken) query['X-Amz-Security-Token'] = credentials.sessionToken;
+    query['X-Amz-Algorithm'] = ALGORITHM_IDENTIFIER;
+    query['X-Amz-Credential'] = `${credentials.accessKeyId}/${scope}`;
+    query['X-Amz-Date'] = longDate;
+    query['X-Amz-Expires'] = request.expiresInSeconds.toString(10);
+    const canonicalHeaders = getCanonicalHeaders(prepared, unsignable, request.signableHeaders === undefined ? undefined : new Set(request.signableHeaders));
+    const signedHeaders = Object.keys(canonicalHeaders).sort();
+    query['X-Amz-SignedHeaders'] = signedHeaders.join(';');
+    const canonicalRequest = `${prepared.method}\n${prepared.path}\n${getCanonicalQuery(prepared)}\n${signedHeaders.map((name) => `${name}:${canonicalHeaders[name]!}`).join('\n')}\n\n${signedHeaders.join(';')}\n${payloadHash(original.headers)}`;
+    const stringToSign = `${ALGORITHM_IDENTIFIER}\n${longDate}\n${scope}\n${createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')}`;
+    const key = this.signingKey(credentials, endpoint, shortDate, endpoint.signingRegion, endpoint.signingName);
+    query['X-Amz-Signature'] = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+    return formatUrl(prepared.protocol, hostHeader, prepared.path, query);
   }
 
   /**
    * A browser POST form (./sigv4Post.ts), identical to createPresignedPost's for the same
    * credentials, instant and input, signed with a key derived once per session, day and region and
-   * kept with the session's signer (dropped with it). The form's action is the endpoint for the
+   * kept with the session's signing state (dropped with it). The form's action is the endpoint for the
    * bucket, resolved once per target like the URLs'.
    */
   async presignPost(credentials: TemporaryCredentials, target: S3Target, request: Omit<PostRequest, 'bucket'>): Promise<{ url: string; fields: Record<string, string> }> {
@@ -137,17 +172,12 @@ export class SigV4Presigner {
   }
 
   /**
-   * The signer of these credentials: built once, dropped when the session expires (per the clock)
-   * or when the same key id turns up with another secret or token, so a refreshed session never
-   * signs with the previous one's secret and no signer outlives its session.
+   * The signing state of these credentials: built once, dropped when the session expires (per the
+   * clock) or when the same key id turns up with another secret or token, so a refreshed session
+   * never signs with the previous one's secret and no key outlives its session. Credentials already
+   * past their expiry (per this clock) get no entry: signing with them is the caller's decision
+   * (getSignedUrl signs too), caching anything derived from them is not.
    */
-  private signerFor(credentials: TemporaryCredentials, endpoint: Endpoint): SignatureV4 {
-    // Credentials already past their expiry (per this clock) get a signer of their own that is not
-    // kept: signing with them is the caller's decision (getSignedUrl signs too), caching them is not.
-    return this.entryFor(credentials, endpoint)?.signer ?? newSigner({ ...credentials }, endpoint);
-  }
-
-  /** The cached entry of these credentials (built on first use); undefined for credentials already expired, which are never cached. */
   private entryFor(credentials: TemporaryCredentials, endpoint: Endpoint): SignerEntry | undefined {
     const now = this.clock();
     this.evictExpired(now);
@@ -157,7 +187,7 @@ export class SigV4Presigner {
     if (entry !== undefined && sameCredentials(entry.credentials, credentials)) return entry;
     if (this.signers.size >= MAX_SIGNERS) this.signers.delete(this.signers.keys().next().value as string);
     const pinned = { ...credentials };
-    const fresh: SignerEntry = { signer: newSigner(pinned, endpoint), credentials: pinned, keys: new Map() };
+    const fresh: SignerEntry = { credentials: pinned, keys: new Map() };
     this.signers.delete(cacheKey);
     this.signers.set(cacheKey, fresh);
     this.earliestExpiry = Math.min(this.earliestExpiry, pinned.expiration.getTime());
@@ -192,18 +222,6 @@ export class SigV4Presigner {
   }
 }
 
-function newSigner(credentials: TemporaryCredentials, endpoint: Endpoint): SignatureV4 {
-  return new SignatureV4({
-    // A copy, not the caller's object: what this signer signs with cannot change under it.
-    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken, expiration: credentials.expiration },
-    region: endpoint.signingRegion,
-    service: endpoint.signingName,
-    sha256: NodeSha256,
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
-}
-
 async function resolveEndpoint(target: S3Target, endpointConfig: EndpointConfig): Promise<Endpoint> {
   // Credentials are not read by endpoint resolution; placeholders keep the provider chain out.
   const placeholder: TemporaryCredentials = { accessKeyId: 'ENDPOINT', secretAccessKey: 'ENDPOINT', sessionToken: 'ENDPOINT', expiration: new Date(8.64e15) };
@@ -231,6 +249,12 @@ function targetKey(target: S3Target): string {
   return JSON.stringify([target.bucket, target.region, target.endpoint ?? null, target.forcePathStyle]);
 }
 
+/** getPayloadHash's first rule, the only one a presign reaches: an x-amz-content-sha256 header is the payload hash. */
+function payloadHash(headers: Record<string, string>): string {
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === SHA256_HEADER) return value;
+  throw new Error('a presigned request carries x-amz-content-sha256');
+}
+
 function sameCredentials(a: TemporaryCredentials, b: TemporaryCredentials): boolean {
   return a.accessKeyId === b.accessKeyId && a.secretAccessKey === b.secretAccessKey && a.sessionToken === b.sessionToken
     && a.expiration.getTime() === b.expiration.getTime();
@@ -256,21 +280,4 @@ function formatUrl(protocol: string, host: string, path: string, query: Record<s
   }
   const scheme = protocol.endsWith(':') ? protocol : `${protocol}:`;
   return `${scheme}//${host}${path.startsWith('/') ? path : `/${path}`}${parts.length === 0 ? '' : `?${parts.join('&')}`}`;
-}
-
-/** The signer's hash: node:crypto's SHA-256, keyed (HMAC) when given a secret, as @smithy/hash-node does. */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void { this.hash.update(toBuffer(data)); }
-  digest(): Promise<Uint8Array> { return Promise.resolve(this.hash.digest()); }
-  reset(): void { throw new Error('not supported'); }
-}
-
-function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }
