@@ -5,7 +5,7 @@
  * the caller never sees the secret key. Cache keys include the subject, so CloudTrail's
  * SourceIdentity always names the real caller.
  */
-import type { Caller, Grant, MultipartCall, ObjectScope, PresignBase, Scope, TemporaryCredentials } from '../domain/model.js';
+import type { AssumeRoleRequest, Caller, Grant, MultipartCall, ObjectScope, PresignBase, Scope, TemporaryCredentials } from '../domain/model.js';
 import { presignWindow } from '../rules/presignWindow.js';
 import { sessionNotBefore } from '../rules/revocation.js';
 import { sessionScopeFor } from '../rules/scope.js';
@@ -24,6 +24,52 @@ export interface SigningSession {
   sessionName: string;
 }
 
+/**
+ * A signing session's AssumeRole input and cache key are a pure function of the settings, the
+ * partner's and client's config objects, the caller and the scope. Building them (the session
+ * policy's JSON, the identity and tags) is about a tenth of a presign served from a cached session,
+ * so they are kept per config object: a config or grant-store reload makes new objects and starts
+ * afresh (WeakMaps, nothing pinned). At most MEMO_ENTRIES_PER_CLIENT per client (one per subject
+ * and action): past that the client's memo is cleared, never grown. The shared request is frozen:
+ * nothing downstream may change what a later request would send.
+ */
+const MEMO_ENTRIES_PER_CLIENT = 1024;
+type SessionRequest = { assume: AssumeRoleRequest; cacheKey: string };
+const sessionRequests = new WeakMap<object, WeakMap<object, WeakMap<object, Map<string, SessionRequest>>>>();
+
+function sessionRequest(deps: BrokerDeps, caller: Caller, grant: Grant, scope: Scope): SessionRequest {
+  const byPartner = getOrCreate(sessionRequests, deps.settings, () => new WeakMap<object, WeakMap<object, Map<string, SessionRequest>>>());
+  const byClient = getOrCreate(byPartner, grant.partner, () => new WeakMap<object, Map<string, SessionRequest>>());
+  const memo = getOrCreate(byClient, grant.client, () => new Map<string, SessionRequest>());
+  // Everything assumeRoleRequest reads besides the three objects above.
+  const key = [caller.partnerId, caller.clientId, caller.method, caller.subject, caller.subjectSegment,
+    scope.partition, scope.bucket, scope.prefix, scope.actions.join(','), grant.maxDurationSeconds].join('\u0000');
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const assume = deepFreeze(assumeRoleRequest(deps, caller, grant, scope, grant.maxDurationSeconds));
+  const made = { assume, cacheKey: [caller.partnerId, caller.clientId, caller.subjectSegment, scope.actions.join(','), assume.policy].join('\u0000') };
+  if (memo.size >= MEMO_ENTRIES_PER_CLIENT) memo.clear();
+  memo.set(key, made);
+  return made;
+}
+
+function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 /** The cached session for `request`, with at least `minRemainingSeconds` left (capped by the grant's lifetime). */
 export async function signingSession(
   deps: BrokerDeps,
@@ -33,8 +79,7 @@ export async function signingSession(
   minRemainingSeconds: number,
 ): Promise<SigningSession> {
   const scope = sessionScopeFor(request);
-  const assume = assumeRoleRequest(deps, caller, grant, scope, grant.maxDurationSeconds);
-  const cacheKey = [caller.partnerId, caller.clientId, caller.subjectSegment, request.action, assume.policy].join('\u0000');
+  const { assume, cacheKey } = sessionRequest(deps, caller, grant, scope);
   const need = Math.min(minRemainingSeconds, grant.maxDurationSeconds - SESSION_HEADROOM_SECONDS);
   // A session cached before the caller's latest revocation (even one lifted since) is never used.
   const notBefore = sessionNotBefore(grant.partner, caller, deps.clock());
