@@ -1,8 +1,8 @@
 /**
  * Section 1: warm presigns through the whole handler vs the signing floor, measured side by side.
  *
- * The handler is the exported `handler` of handlers/uploads.ts and handlers/multipartParts.ts,
- * bundled as deployed (scripts/lib/bundles.ts, serverless.yml's esbuild options), invoked with API
+ * The handler is the exported `handler` of handlers/uploads.ts (PUT URL and POST form),
+ * handlers/downloads.ts and handlers/multipartParts.ts, bundled as deployed (scripts/lib/bundles.ts, serverless.yml's esbuild options), invoked with API
  * Gateway v2 events (headers, JSON body); its audit lines are written to process.stdout, which the
  * LogSink counts (Powertools builds and serialises every line; nothing reaches the terminal).
  *
@@ -10,13 +10,19 @@
  *   - JWT:     jose `jwtVerify` with the already-imported public key (no fetch) + one presign;
  *   - API key: SHA-256 of the key + `timingSafeEqual` against the configured digest + one presign;
  *   - parts:   one API-key check + 100 presigns (the handler signs 100 part URLs in one call);
- * where "one presign" is `SignatureV4.presign` from a signer built once (src/adapters/aws/sigv4Presign.ts,
- * byte-identical to getSignedUrl), for the same method, key, signed headers and expiry the handler signs.
+ * where "one presign" is one URL from src/adapters/aws/sigv4Presign.ts built once (SigV4 with a
+ * signing key cached per session; byte-identical to getSignedUrl), for the same method, key, signed
+ * headers and expiry the handler signs; for a POST form it is one form from the same signer's
+ * presignPost (src/adapters/aws/sigv4Post.ts: identical to createPresignedPost), over the same
+ * conditions (key, Content-Type, bucket, 1..maxBytes) and fields: the policy JSON, its base64 and
+ * one HMAC under the cached key, i.e. the minimum a form costs. Downloads (POST /v1/downloads)
+ * sign a GET with the same response-content-disposition the handler signs.
  * The old floor (jwtVerify + getSignedUrl with a new S3Client per URL) stays as a labelled second
  * line: it is several times what signing costs, so it flatters the handler.
  *
  * Each line interleaves its sides in batches (drift lands on all of them); the section runs three
- * times and reports the median ratio and the spread. Goals: JWT ≤ 1.5×, API key ≤ 2×, parts ≤ 1.5×.
+ * times and reports the median ratio and the spread. Goals: JWT ≤ 1.5×, API key ≤ 2× (PUT, POST form
+ * and download alike), parts ≤ 1.5×.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,9 +49,13 @@ import { AUDIENCE, GOALS, SUBJECT, PRESIGN_EXPIRES_IN, PUT_SIGNED_HEADERS, UPLOA
 export const PARTS_PER_CALL = 100;
 const PART_BYTES = 5 * 1024 * 1024;
 const FULL_RUNS = 3;
+/** The filename every download asks for (the handler sanitises it into the signed Content-Disposition). */
+const DOWNLOAD_FILENAME = 'bench photo.jpg';
 
 export interface LineResult { handlerP50: number; handlerP99: number; floorP50: number; floorP99: number; ratio: number; samples: number }
-export type LineName = 'jwt' | 'apiKey' | 'parts' | 'jwtOldFloor';
+export type LineName = 'jwt' | 'apiKey' | 'postJwt' | 'postApiKey' | 'downloadJwt' | 'downloadApiKey' | 'parts' | 'jwtOldFloor';
+/** Every line with a goal, in report order. */
+export const GOAL_LINES = ['jwt', 'apiKey', 'postJwt', 'postApiKey', 'downloadJwt', 'downloadApiKey', 'parts'] as const satisfies readonly LineName[];
 export interface LineSummary { ratio: number; min: number; max: number; handlerP50: number; floorP50: number; samples: number; goal?: number }
 export interface PresignResult {
   runs: Record<LineName, LineResult>[];
@@ -58,7 +68,12 @@ export interface PresignResult {
   handlerBytes: Record<string, number>;
 }
 
-export const PRESIGN_GOALS: Partial<Record<LineName, number>> = { jwt: GOALS.presignJwtVsFloor, apiKey: GOALS.presignApiKeyVsFloor, parts: GOALS.partsVsFloor };
+export const PRESIGN_GOALS: Partial<Record<LineName, number>> = {
+  jwt: GOALS.presignJwtVsFloor, apiKey: GOALS.presignApiKeyVsFloor,
+  postJwt: GOALS.presignJwtVsFloor, postApiKey: GOALS.presignApiKeyVsFloor,
+  downloadJwt: GOALS.presignJwtVsFloor, downloadApiKey: GOALS.presignApiKeyVsFloor,
+  parts: GOALS.partsVsFloor,
+};
 
 /** Times each side in turn, batch by batch, rotating which side starts (a b c, b c a, c a b, …). */
 async function interleavedSides(batches: number, size: number, sides: readonly ((i: number) => Promise<unknown>)[]): Promise<number[][]> {
@@ -112,12 +127,14 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
   const outDir = mkdtempSync(join(bench.tmp, 'presign-bundles-'));
   let uploads: Handler;
   let parts: Handler;
+  let downloads: Handler;
   const handlerBytes: Record<string, number> = {};
   try {
-    const built = await buildFunctionBundles(outDir, { only: ['uploads', 'multipartParts'] });
+    const built = await buildFunctionBundles(outDir, { only: ['uploads', 'multipartParts', 'downloads'] });
     for (const b of built) handlerBytes[b.name] = b.bytes;
     uploads = await importBundle(built.find((b) => b.name === 'uploads')!.file);
     parts = await importBundle(built.find((b) => b.name === 'multipartParts')!.file);
+    downloads = await importBundle(built.find((b) => b.name === 'downloads')!.file);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
@@ -140,6 +157,16 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
   });
   // Real session credentials from the local STS, as the handler signs with (the floor never calls STS).
   const credentials = await sessionCredentials(deps);
+  /** A POST form as the adapter builds it (src/adapters/aws/s3Presigner.ts presignPost, no contract fields: the bench grant sets none). */
+  const signPost = (key: string, maxBytes: number) => fast.presignPost(credentials, target, {
+    key,
+    conditions: [['eq', '$key', key], ['eq', '$Content-Type', UPLOAD_TYPE], { bucket: target.bucket }, ['content-length-range', 1, maxBytes]],
+    fields: { 'Content-Type': UPLOAD_TYPE },
+    expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
+  });
+  const signGet = (key: string, disposition: string) => fast.presignUrl(credentials, {
+    operation: 'GetObject', target, key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(), query: { 'response-content-disposition': disposition },
+  });
 
   const ok = async (handler: Handler, event: Parameters<Handler>[0], what: string) => {
     const res = await handler(event, lambdaContext);
@@ -155,10 +182,24 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
     key: 'parts-bench.bin', uploadId: 'bench-upload-id', partNumbers, contentLength: PART_BYTES * PARTS_PER_CALL, partSize: PART_BYTES, expiresIn: PRESIGN_EXPIRES_IN,
   });
   const partsBatch = Math.max(2, Math.round(runs.presignBatchSize / 25));
+  const postBody = (key: string) => ({ method: 'POST', key, contentType: UPLOAD_TYPE, expiresIn: PRESIGN_EXPIRES_IN });
+  // One filename for every download: the handler then signs the same Content-Disposition each time, which the floor signs too.
+  const downloadBody = (key: string) => ({ key, expiresIn: PRESIGN_EXPIRES_IN, filename: DOWNLOAD_FILENAME });
 
   const sink = new LogSink();
   const perRun: Record<LineName, LineResult>[] = [];
   await sink.around(async () => {
+    // What the handler pins (the grant's maxBytes) and signs (the sanitised disposition), read from one answer of each before timing.
+    const postProbe = JSON.parse((await ok(uploads, benchEvent('POST', '/v1/uploads', { 'x-api-key': bench.apiKey }, postBody('bench/probe.jpg')), 'POST /v1/uploads (POST form)')).body ?? '{}') as { maxBytes?: number; fields?: Record<string, string> };
+    const maxBytes = postProbe.maxBytes;
+    if (typeof maxBytes !== 'number' || postProbe.fields?.Policy === undefined) throw new Error('POST /v1/uploads (POST form) answered without maxBytes and a policy');
+    // The floor signs the same policy shape: same conditions, in order, apart from the instant-, session- and key-bound values.
+    const shape = (policy: string) => (JSON.parse(Buffer.from(policy, 'base64').toString('utf8')) as { conditions: unknown[] }).conditions.map((c) => (Array.isArray(c) ? `${String(c[0])} ${String(c[1])}` : Object.keys(c as object).join()));
+    const floorShape = shape((await signPost('bench/probe.jpg', maxBytes)).fields.Policy!);
+    if (shape(postProbe.fields.Policy).join('|') !== floorShape.join('|')) throw new Error(`the POST floor signs other conditions than the handler: [${floorShape.join(', ')}] vs [${shape(postProbe.fields.Policy).join(', ')}]`);
+    const downloadProbe = JSON.parse((await ok(downloads, benchEvent('POST', '/v1/downloads', { 'x-api-key': bench.apiKey }, downloadBody('bench/probe.jpg')), 'POST /v1/downloads')).body ?? '{}') as { url?: string };
+    const disposition = downloadProbe.url === undefined ? null : new URL(downloadProbe.url).searchParams.get('response-content-disposition');
+    if (disposition === null) throw new Error('POST /v1/downloads answered without a signed response-content-disposition');
     const repetitions = runs.quick ? 1 : FULL_RUNS;
     for (let rep = 0; rep < repetitions; rep += 1) {
       const total = runs.presignWarmup + runs.presignBatches * runs.presignBatchSize;
@@ -178,6 +219,21 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       };
       const keyHandler = (i: number) => ok(uploads, keyEvents[i]!, 'POST /v1/uploads (API key)');
       const keyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signPut(credentials, `bench/bench-${i}.jpg`); };
+      // POST forms and downloads: the same pairs (handler vs floor) per caller kind.
+      const [postTokens, postFloorTokens, getTokens, getFloorTokens] = await Promise.all([idp.mint(total), idp.mint(total), idp.mint(total), idp.mint(total)]);
+      const jwtVerifyOnly = (token: string) => jwtVerify(token, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
+      const postJwtEvents = postTokens.map((t, n) => benchEvent('POST', '/v1/uploads', { authorization: `Bearer ${t}` }, postBody(`bench/${n}.jpg`)));
+      const postKeyEvents = Array.from({ length: total }, (_, n) => benchEvent('POST', '/v1/uploads', { 'x-api-key': bench.apiKey }, postBody(`bench-${n}.jpg`)));
+      const getJwtEvents = getTokens.map((t, n) => benchEvent('POST', '/v1/downloads', { authorization: `Bearer ${t}` }, downloadBody(`bench/${n}.jpg`)));
+      const getKeyEvents = Array.from({ length: total }, (_, n) => benchEvent('POST', '/v1/downloads', { 'x-api-key': bench.apiKey }, downloadBody(`bench-${n}.jpg`)));
+      const postJwtHandler = (i: number) => ok(uploads, postJwtEvents[i]!, 'POST /v1/uploads (POST form, JWT)');
+      const postJwtFloor = async (i: number) => { await jwtVerifyOnly(postFloorTokens[i]!); await signPost(`bench/users/alice/bench/${i}.jpg`, maxBytes); };
+      const postKeyHandler = (i: number) => ok(uploads, postKeyEvents[i]!, 'POST /v1/uploads (POST form, API key)');
+      const postKeyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signPost(`bench/bench-${i}.jpg`, maxBytes); };
+      const getJwtHandler = (i: number) => ok(downloads, getJwtEvents[i]!, 'POST /v1/downloads (JWT)');
+      const getJwtFloor = async (i: number) => { await jwtVerifyOnly(getFloorTokens[i]!); await signGet(`bench/users/alice/bench/${i}.jpg`, disposition); };
+      const getKeyHandler = (i: number) => ok(downloads, getKeyEvents[i]!, 'POST /v1/downloads (API key)');
+      const getKeyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signGet(`bench/bench-${i}.jpg`, disposition); };
       const partsWarmup = Math.max(3, runs.presignWarmup / 25);
       const partsEvents = Array.from({ length: partsWarmup + runs.presignBatches * partsBatch }, partsEvent);
       const partsHandler = async (i: number) => {
@@ -192,6 +248,8 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       // Warm: JWKS fetched, sessions assumed (local STS) and cached, the JIT warm on every side.
       for (let i = 0; i < runs.presignWarmup; i += 1) {
         await jwtHandler(i); await jwtFloor(i); await oldFloor(i); await keyHandler(i); await keyFloor(i);
+        await postJwtHandler(i); await postJwtFloor(i); await postKeyHandler(i); await postKeyFloor(i);
+        await getJwtHandler(i); await getJwtFloor(i); await getKeyHandler(i); await getKeyFloor(i);
       }
       for (let i = 0; i < partsWarmup; i += 1) { await partsHandler(i); await partsFloor(); }
 
@@ -200,12 +258,20 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       // The old floor interleaves with its own handler samples, so the JWT line's handler samples stay comparable across runs.
       const [jh, jf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(jwtHandler), at(jwtFloor)]);
       const [kh, kf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(keyHandler), at(keyFloor)]);
+      const [pjh, pjf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postJwtHandler), at(postJwtFloor)]);
+      const [pkh, pkf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postKeyHandler), at(postKeyFloor)]);
+      const [gjh, gjf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getJwtHandler), at(getJwtFloor)]);
+      const [gkh, gkf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getKeyHandler), at(getKeyFloor)]);
       const [ph, pf] = await interleavedSides(runs.presignBatches, partsBatch, [(i) => partsHandler(partsWarmup + i), partsFloor]);
       // The old line times the handler again with fresh tokens (a token seen before could hit a cache).
       const moreTokens = await idp.mint(runs.presignBatches * runs.presignBatchSize);
       const moreEvents = moreTokens.map((t, n) => uploadEvent(t, total + n));
       const [oh, of] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [(i) => ok(uploads, moreEvents[i]!, 'POST /v1/uploads (JWT)'), at(oldFloor)]);
-      perRun.push({ jwt: line(jh!, jf!), apiKey: line(kh!, kf!), parts: line(ph!, pf!), jwtOldFloor: line(oh!, of!) });
+      perRun.push({
+        jwt: line(jh!, jf!), apiKey: line(kh!, kf!),
+        postJwt: line(pjh!, pjf!), postApiKey: line(pkh!, pkf!), downloadJwt: line(gjh!, gjf!), downloadApiKey: line(gkh!, gkf!),
+        parts: line(ph!, pf!), jwtOldFloor: line(oh!, of!),
+      });
     }
   });
   const summarise = (name: LineName): LineSummary => {
@@ -218,7 +284,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       ...(goal === undefined ? {} : { goal }),
     };
   };
-  const lines = { jwt: summarise('jwt'), apiKey: summarise('apiKey'), parts: summarise('parts'), jwtOldFloor: summarise('jwtOldFloor') };
+  const lines = Object.fromEntries([...GOAL_LINES, 'jwtOldFloor' as const].map((name) => [name, summarise(name)])) as Record<LineName, LineSummary>;
   return {
     runs: perRun, lines, cores: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version,
     logLines: sink.lines, jwksFetches: idp.fetches(), handlerBytes,
