@@ -84,14 +84,21 @@ export interface GrantStore {
   version(): Promise<string>;
 }
 
+export interface SessionLookupOptions {
+  notBefore?: number;
+  onAssume?: () => void;
+}
+
 /** Presign routes reuse sessions: see rules/sessionCache.ts. */
 export interface SessionProvider {
   /**
    * Credentials for `request` that stay valid for at least `minRemainingSeconds` more, from cache
    * when possible. `cacheKey` never spans subjects. A session issued before `notBefore` (ms since
    * the epoch: the caller's latest revocation, rules/revocation.ts) is never returned.
+   * `onAssume` is called when this lookup itself starts an AssumeRole (a miss; joining one another
+   * lookup started is not), so metrics can tell hits from misses without request-scoped state.
    */
-  getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number, options?: { notBefore?: number }): Promise<TemporaryCredentials>;
+  getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number, options?: SessionLookupOptions): Promise<TemporaryCredentials>;
 }
 
 /**

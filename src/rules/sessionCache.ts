@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StsThrottledError, StsTimeoutError, StsUnavailableError } from '../domain/errors.js';
 import type { AssumeRoleRequest, TemporaryCredentials } from '../domain/model.js';
-import type { Clock, CredentialIssuer, SessionProvider } from '../ports/ports.js';
+import type { Clock, CredentialIssuer, SessionLookupOptions, SessionProvider } from '../ports/ports.js';
 
 export interface SessionCacheOptions {
   /** Upper bound on cached sessions; the least recently used one is evicted beyond it. */
@@ -47,13 +47,13 @@ export class SessionCache implements SessionProvider {
    * AssumeRole still in flight that started before it is not joined: after a revocation (even one
    * lifted since) the next request gets a session made after it.
    */
-  async getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number, options: { notBefore?: number } = {}): Promise<TemporaryCredentials> {
+  async getSession(cacheKey: string, request: AssumeRoleRequest, minRemainingSeconds: number, options: SessionLookupOptions = {}): Promise<TemporaryCredentials> {
     const key = entryKey(cacheKey, request);
     const notBefore = options.notBefore;
     const cached = this.lookup(key, notBefore);
     if (cached !== undefined && this.remainingSeconds(cached) >= minRemainingSeconds + this.marginSeconds) return cached;
     try {
-      return await this.refresh(key, request, notBefore);
+      return await this.refresh(key, request, notBefore, options.onAssume);
     } catch (err) {
       // STS trouble should not fail a request that the session in hand still serves (without the margin).
       if (cached !== undefined && isTransient(err) && this.remainingSeconds(cached) >= minRemainingSeconds) return cached;
@@ -77,9 +77,10 @@ export class SessionCache implements SessionProvider {
     return cached.credentials;
   }
 
-  private refresh(key: string, request: AssumeRoleRequest, notBefore: number | undefined): Promise<TemporaryCredentials> {
+  private refresh(key: string, request: AssumeRoleRequest, notBefore: number | undefined, onAssume: (() => void) | undefined): Promise<TemporaryCredentials> {
     const pending = this.inflight.get(key);
     if (pending !== undefined && (notBefore === undefined || pending.started >= notBefore)) return pending.promise;
+    onAssume?.();
     // The request time, not the answer's: STS issued the session after it, so "requested before
     // notBefore" may drop a session made just after (harmless) but never keeps one made before.
     const started = this.options.clock();
@@ -124,6 +125,17 @@ function isTransient(err: unknown): boolean {
  * entries stay small however long the policy.
  */
 function entryKey(cacheKey: string, request: AssumeRoleRequest): string {
+  // The use cases pass one frozen request object per (caller, scope) (usecases/session.ts): its key is worked out once.
+  const known = entryKeys.get(request);
+  if (known !== undefined && known.cacheKey === cacheKey) return known.key;
+  const key = hashedEntryKey(cacheKey, request);
+  if (Object.isFrozen(request)) entryKeys.set(request, { cacheKey, key });
+  return key;
+}
+
+const entryKeys = new WeakMap<AssumeRoleRequest, { cacheKey: string; key: string }>();
+
+function hashedEntryKey(cacheKey: string, request: AssumeRoleRequest): string {
   const identity = [cacheKey, request.roleArn, request.policy, request.sourceIdentity, request.externalId ?? '', request.region, request.stsEndpoint ?? ''];
   return createHash('sha256').update(JSON.stringify(identity)).digest('base64url');
 }

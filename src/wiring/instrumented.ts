@@ -3,23 +3,17 @@
  * the cache knows about metrics: StsLatency and StsErrors{ErrorCode} per AssumeRole, and
  * SessionCacheHits / SessionCacheMisses per signing-session lookup (docs/observability.md).
  *
- * A lookup is a miss when an AssumeRole started inside it. A lookup that joins an AssumeRole
+ * A lookup is a miss when it started an AssumeRole (the cache calls its `onAssume`). A lookup that joins an AssumeRole
  * another request of the same container already started (the cache's single flight) counts as a
  * hit: it cost STS nothing.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { BrokerError } from '../domain/errors.js';
 import { recordSessionLookup, recordStsCall } from '../observability/metrics.js';
 import type { CredentialIssuer, SessionProvider } from '../ports/ports.js';
 
-/** Set by the issuer when an AssumeRole starts inside the session lookup that is running. */
-const lookup = new AsyncLocalStorage<{ assumed: boolean }>();
-
 export function meteredIssuer(inner: CredentialIssuer): CredentialIssuer {
   return {
     assumeRole: async (request) => {
-      const current = lookup.getStore();
-      if (current !== undefined) current.assumed = true;
       const started = performance.now();
       try {
         const credentials = await inner.assumeRole(request);
@@ -35,15 +29,17 @@ export function meteredIssuer(inner: CredentialIssuer): CredentialIssuer {
 
 export function meteredSessions(inner: SessionProvider): SessionProvider {
   return {
-    getSession: (cacheKey, request, minRemainingSeconds, options) => {
-      const state = { assumed: false };
-      return lookup.run(state, async () => {
-        try {
-          return await inner.getSession(cacheKey, request, minRemainingSeconds, options);
-        } finally {
-          recordSessionLookup(!state.assumed);
-        }
-      });
+    getSession: async (cacheKey, request, minRemainingSeconds, options = {}) => {
+      let assumed = false;
+      const outer = options.onAssume;
+      try {
+        return await inner.getSession(cacheKey, request, minRemainingSeconds, {
+          ...options,
+          onAssume: () => { assumed = true; outer?.(); },
+        });
+      } finally {
+        recordSessionLookup(!assumed);
+      }
     },
   };
 }
