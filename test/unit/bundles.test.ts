@@ -4,7 +4,7 @@
  * carries no SDK at all. The uploads bundle is the positive control: the scan must find S3 there.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFunctionBundles, functionEntries, holdsSdk, s3Footprint, sdkClients, type BuiltBundle } from '../../scripts/lib/bundles.js';
@@ -23,7 +23,7 @@ describe('per-function bundles', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sts-broker-bundles-'));
-    bundles = await buildFunctionBundles(dir, { only: [...CREDENTIAL_ONLY, ...NO_AWS_CALL, 'uploads'] });
+    bundles = await buildFunctionBundles(dir, { only: [...CREDENTIAL_ONLY, ...NO_AWS_CALL, 'uploads', 'multipartCreate'] });
   }, 60_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +42,19 @@ describe('per-function bundles', () => {
   it.each(NO_AWS_CALL)('%s carries no AWS SDK at all', (name) => {
     expect(holdsSdk(bundle(name))).toBe(false);
     expect(s3Footprint(bundle(name)).symbols).toEqual([]);
+  });
+
+  it.each(['uploads', ...CREDENTIAL_ONLY])('%s carries only the environment credential provider, not the SDK default chain', (name) => {
+    const inputs = Object.keys(bundle(name).metafile.inputs);
+    expect(inputs.filter((i) => /@aws-sdk\/(credential-provider-|nested-clients\/|token-providers\/)|@smithy\/credential-provider-imds\//.test(i))).toEqual([]);
+    expect(inputs).toContain('src/wiring/lambdaCredentials.ts');
+  });
+
+  it('a route schema no route of the function uses is not built (routes/schemas.ts @__PURE__)', () => {
+    // partSize's own message: multipart create uses it (the positive control), credentials and uploads do not.
+    const partSizeMessage = "S3's 5 MiB minimum for every part but the last";
+    expect(readFileSync(bundle('multipartCreate').file, 'utf8')).toContain(partSizeMessage);
+    for (const name of ['credentials', 'uploads']) expect(readFileSync(bundle(name).file, 'utf8')).not.toContain(partSizeMessage);
   });
 
   it('uploads carries the S3 client (the scan finds it when it is there)', () => {
