@@ -14,9 +14,10 @@ const PART_SIGNED_HEADERS = new Set(['content-length']);
  * Presigns S3 requests with the caller's session credentials. Presigning is local computation: no
  * request leaves the process.
  *
- * PUT, part and GET URLs: ./sigv4Presign.ts, the SDK's SignatureV4 built once per session
- * credentials (dropped when the session expires or is replaced) over a request built as the S3
- * client serializes it; the URLs are byte-identical to getSignedUrl's with the same settings
+ * PUT, part and GET URLs: ./sigv4Presign.ts, SignatureV4.presign's steps run synchronously with
+ * the SDK's own canonicalisation pieces and a signing key derived once per session credentials
+ * (dropped when the session expires or is replaced), over a request built as the S3 client
+ * serializes it; the URLs are byte-identical to getSignedUrl's with the same settings
  * (test/property/presignEquivalence.property.test.ts). getSignedUrl itself needs a client per
  * session (it signs with `client.config.credentials` only) and spends ~10× the signature on client
  * construction and endpoint resolution per URL.
