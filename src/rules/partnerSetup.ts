@@ -7,7 +7,7 @@
 import type { Action } from '../domain/actions.js';
 import type { Partner } from '../domain/model.js';
 import { partitionOf } from './partition.js';
-import { isLoopbackHost } from './loopback.js';
+import { corsOriginProblem } from './corsOrigin.js';
 import { OBJECT_ACTIONS } from './sessionPolicy.js';
 import { CHECKSUM_HEADER, renderTemplate, TEMPLATE_VARIABLES } from './uploadContract.js';
 
@@ -38,27 +38,6 @@ export function rolePrefixes(partner: Partner): string[] {
   const prefixes = Object.values(partner.clients).map((c) => c.prefix.split('${sub}')[0]!);
   // Drop prefixes already covered by a shorter one: "acme/" covers "acme/users/".
   return [...new Set(prefixes)].sort().filter((p, _i, all) => !all.some((q) => q !== p && p.startsWith(q)));
-}
-
-/**
- * Why `origin` may not appear in a bucket CORS rule, or undefined when it may. The rule of the
- * config's CORS origins: an exact browser origin (scheme, host, optional port; no path, no
- * trailing slash, no `*`, not `null`), https, or http on a loopback host only when the config's
- * `allowInsecureLoopbackHttp` is true. "Exact" means as a browser sends it in `Origin` (lowercase
- * host, no default port): S3 compares strings, so any other spelling would never match anyway.
- */
-export function corsOriginProblem(origin: string, allowInsecureLoopbackHttp: boolean): string | undefined {
-  if (origin.includes('*')) return 'must not contain "*"';
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return 'must be an origin like https://app.example.com';
-  }
-  if (url.origin === 'null' || url.origin !== origin) return `must be exactly an origin like https://app.example.com (scheme, host, optional port; no path)`;
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname) && allowInsecureLoopbackHttp) return undefined;
-  return 'must be https (http only for a loopback host with allowInsecureLoopbackHttp: true)';
 }
 
 export interface PartnerSetupOptions {
