@@ -2,7 +2,9 @@
  * The production JwtKeySource: a client's keys from its `jwksUri`, else from the `jwks_uri` of its
  * issuer's OIDC discovery document (./oidcDiscovery.ts). Both fetches are bounded the same way
  * (./jwks.ts) and share the request's deadline. One jose remote key set per URI, so its cache and
- * refetch cooldown are shared by every client that names the URI.
+ * refetch cooldown are shared by every client that names the URI. It yields jose's CryptoKeys;
+ * auth/jwsVerify.ts checks them as jose would and verifies with their KeyObjects, cached per
+ * CryptoKey, so a refetch (which imports the set anew) brings fresh keys.
  */
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
 import type { JwtClientSettings } from '../domain/model.js';
