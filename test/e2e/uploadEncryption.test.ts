@@ -11,7 +11,7 @@
  * is proven with the broker's own signing adapters (S3Presigner, S3MultipartStore) and a session
  * whose policy is the broker's, minus exactly that Kms statement (docs/local-aws.md quirk 25).
  */
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
@@ -234,6 +234,19 @@ describe('the gateway with the broker\'s signing adapters (session: the broker\'
     expect(await head(key)).toEqual({ status: 200, sse: 'aws:kms', keyId: keyArn, length: bytes.length });
     expect((await getBytes(key)).equals(bytes)).toBe(true);
   }, 120_000);
+
+  test('the session policy\'s Sse Deny is accepted but not enforced by the gateway: a direct AES256 PutObject with the session succeeds (characterised)', async () => {
+    const key = `${PREFIX}${unique(stack, 'deny.bin')}`;
+    const session = new S3Client({
+      region: stack.region, endpoint: stack.endpoint, forcePathStyle: true, credentials: creds,
+      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    // the policy under test does carry the Deny (AWS would refuse this request with 403 AccessDenied)
+    expect(brokerPolicy().Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(['Sse', 'SseKey']));
+    const out = await session.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: 'x', ServerSideEncryption: 'AES256' }));
+    expect(out.$metadata.httpStatusCode).toBe(200);
+    expect(await ownerSees(stack, stack.bucket, key)).toBe(true);
+  }, TIMEOUT);
 
   test('SSE-S3 (AES256) on this gateway: the signed header is enforced, but the object is stored unencrypted and unlabelled (characterised)', async () => {
     const key = `${PREFIX}${unique(stack, 'aes.bin')}`;
