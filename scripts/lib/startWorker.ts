@@ -32,7 +32,6 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/auth/apiKey.js';
@@ -44,6 +43,7 @@ import { jwtClientYaml, startLocalIssuer, type LocalIssuer } from './localIssuer
 import { startBrokerCorsProxy, startS3PreflightShim, type RunningProxy } from './preflightShim.js';
 import { createGrantTable, ensureLocalDynamo, localDynamoClient, LOCAL_DYNAMO_DEFAULT_PORT, type LocalDynamo } from './localDynamo.js';
 import { importYaml } from '../admin/cli.js';
+import { freePort } from './freePort.js';
 
 /** The demo's grant table in the local DynamoDB (`--store dynamodb`). */
 const DEMO_TABLE = 'sts-broker-demo-grants';
@@ -175,18 +175,6 @@ function intSetting(name: string, fallback: number, min: number, max: number): n
 /** A word for a POSIX shell: bare when it is plain, else single-quoted. */
 function shQuote(value: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A port nobody listens on now (for serverless-offline behind the CORS proxy). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function hasAwsCli(): Promise<boolean> {

@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoGrantStore, UNCONFIRMED_VERSION } from '../../src/adapters/dynamo/dynamoGrantStore.js';
@@ -23,6 +22,7 @@ import { deadlineIn, runWithDeadline } from '../../src/ports/deadline.js';
 import type { GrantStore } from '../../src/ports/ports.js';
 import { createGrantTable, ensureLocalDynamo, localDynamoClient, type LocalDynamo } from '../../scripts/lib/localDynamo.js';
 import { brokerConfig, FIXTURE_API_KEYS, FIXTURE_ISSUER, sha256Hex } from '../support/configFixture.js';
+import { freePort } from '../../scripts/lib/freePort.js';
 
 const KEYS = {
   acme: FIXTURE_API_KEYS.acmeBackend,
@@ -65,15 +65,6 @@ function contractConfig(): BrokerConfig {
 let dynamo: LocalDynamo;
 let dir: string;
 let tableSerial = 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** A client that records the name of every command it sends (the request path must only GetItem). */
 function countingClient(endpoint: string): { client: DynamoDBDocumentClient; commands: string[] } {

@@ -10,18 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createGrantTable, ensureLocalDynamo, localDynamoClient, localDynamoStatus, stopLocalDynamo } from '../../scripts/lib/localDynamo.js';
+import { freePort } from '../../scripts/lib/freePort.js';
 
 const root = mkdtempSync(join(tmpdir(), 'local-dynamo-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('local DynamoDB', () => {
   it('starts once, is reused without being owned, keeps LevelDB data across --keep, and stops by pid file', async () => {
