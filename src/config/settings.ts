@@ -73,7 +73,8 @@ export type Settings = z.infer<typeof settingsSchema>;
 
 /** Reads and validates the broker's environment variables. */
 export function readSettings(env: Record<string, string | undefined> = process.env): Settings {
-  const parsed = settingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  // Without zod's JIT (see config/load.ts): the settings are parsed once per cold start.
+  const parsed = settingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')), { jitless: true });
   if (parsed.success) return parsed.data;
   const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   throw new ConfigError(`invalid environment: ${fields}`);
