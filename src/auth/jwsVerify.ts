@@ -125,7 +125,10 @@ function parseHeader(encoded: string): JWTHeaderParameters {
   return parsed as JWTHeaderParameters;
 }
 
-/** Strict unpadded base64url; jose's message on failure. */
+/**
+ * Strict unpadded base64url; jose's message on failure. Bits the last character leaves unused are
+ * ignored, as jose's decoder ignores them (same bytes; the signature covers the segments as written).
+ */
 function base64url(segment: string, label: string): Buffer {
   if (!BASE64URL.test(segment) || segment.length % 4 === 1) throw new errors.JWSInvalid(`Failed to base64url decode the ${label}`);
   return Buffer.from(segment, 'base64url');

@@ -103,7 +103,8 @@ export interface SessionProvider {
 
 /**
  * The verification keys of a JWT client (its `jwksUri`, else the issuer's OIDC discovery). The
- * adapter (adapters/jwks.ts) does the bounded fetching; auth/jwt.ts only verifies.
+ * adapter (adapters/jwks.ts) does the bounded fetching; auth/jwt.ts only verifies. The resolver must
+ * yield public CryptoKeys, as jose's key sets do (auth/jwsVerify.ts refuses anything else).
  */
 export interface JwtKeySource {
   keysFor(jwt: JwtClientSettings): Promise<JWTVerifyGetKey>;
