@@ -15,6 +15,12 @@ const DEFAULT_TEMPLATE = '.serverless/cloudformation-template-update-stack.json'
  * in a bundle built with STS_BROKER_TRACING=true, absent from every default bundle.
  */
 const XRAY_MARKER = 'AWS_XRAY_CONTEXT_MISSING';
+/**
+ * A string only the SDK's default credential chain (@aws-sdk/credential-provider-node) puts in a bundle:
+ * serverless.yml's esbuild `alias` replaces that chain with src/wiring/lambdaCredentials.ts (the
+ * environment only), so finding it means the alias did not reach the build.
+ */
+const DEFAULT_CHAIN_MARKER = 'AWS_PROFILE is set, skipping fromEnv provider';
 
 const SPEC = {
   name: 'check-package',
@@ -25,7 +31,8 @@ const SPEC = {
     'one operators\' role (BROKER_DOCTOR_PRINCIPAL_ARN, never an account or "*"), reads the grant table with named',
     'actions only, the grant table\'s settings, every variable passed through to every function, JSON logs at a level',
     'that keeps the audit lines, tracing as flagged, HTTP API access logs, the alarms and the outputs; and that each',
-    'function\'s artifact exists beside the template and carries the X-Ray SDK exactly when tracing is on.',
+    'function\'s artifact exists beside the template, carries the X-Ray SDK exactly when tracing is on, and never the',
+    'SDK\'s default credential chain (the bundles read credentials from the environment only).',
   ],
   positionals: [],
   options: {
@@ -58,6 +65,7 @@ process.exitCode = await runCli(SPEC, process.argv.slice(2), ({ values, position
   }
   for (const line of summary) process.stdout.write(`${line}\n`);
   process.stdout.write(`tracing: X-Ray SDK in ${tracingFlag(template) ? 'the traced bundles' : 'no bundle'}\n`);
+  process.stdout.write('credentials: no bundle carries the SDK\'s default chain\n');
   for (const a of artifacts) process.stdout.write(`artifact ${a.file}: ${a.bytes} bytes (zip)\n`);
   return 0;
 });
@@ -70,7 +78,8 @@ function tracingFlag(template: Json): boolean {
 
 /**
  * The package-time tracing flag reached the bundles: with it off no bundle carries the X-Ray SDK
- * (esbuild dropped the guarded import), with it on at least one does (the STS functions').
+ * (esbuild dropped the guarded import), with it on at least one does (the STS functions'). And the
+ * credential alias did: no bundle carries the SDK's default credential chain.
  */
 function tracingInBundles(artifacts: Array<{ fn: string; file: string; bytes?: number }>, dir: string, tracing: boolean): string[] {
   const problems: string[] = [];
@@ -81,6 +90,7 @@ function tracingInBundles(artifacts: Array<{ fn: string; file: string; bytes?: n
       const code = zipEntries(readFileSync(join(dir, a.file)), a.file).filter((e) => /\.(mjs|cjs|js)$/.test(e.name));
       if (code.length === 0) problems.push(`${a.fn}: ${a.file} holds no JavaScript bundle`);
       if (code.some((e) => e.data.includes(XRAY_MARKER))) withXray.push(a.file);
+      if (code.some((e) => e.data.includes(DEFAULT_CHAIN_MARKER))) problems.push(`${a.fn}: ${a.file} carries the SDK's default credential chain (serverless.yml's esbuild alias to src/wiring/lambdaCredentials.ts did not reach the build)`);
     } catch (err) {
       problems.push(`${a.fn}: ${(err as Error).message}`);
     }

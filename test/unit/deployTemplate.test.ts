@@ -499,19 +499,19 @@ describe('zipEntries', () => {
   });
 });
 
-/** A function artifact: the bundle, with or without the X-Ray SDK's marker string. */
-const artifact = (xray: boolean) => zip([
+/** A function artifact: the bundle, with or without the X-Ray SDK's marker string (and the SDK default chain's). */
+const artifact = (xray: boolean, defaultChain = false) => zip([
   { name: 'config/broker.example.yaml', text: 'partners: {}\n' },
-  { name: 'handlers/fn.mjs', text: `var a=process.env.X;${xray ? 'var b=process.env.AWS_XRAY_CONTEXT_MISSING;' : ''}export{a};` },
+  { name: 'handlers/fn.mjs', text: `var a=process.env.X;${xray ? 'var b=process.env.AWS_XRAY_CONTEXT_MISSING;' : ''}${defaultChain ? 'var c="AWS_PROFILE is set, skipping fromEnv provider.";' : ''}export{a};` },
 ]);
 
 describe('scripts/check-package, run as CI runs it', () => {
   const run = promisify(execFile);
-  async function checkPackage(t: Obj | string, zips: string[], xray = false) {
+  async function checkPackage(t: Obj | string, zips: string[], xray = false, defaultChain = false) {
     const dir = await mkdtemp(join(tmpdir(), 'check-package-'));
     try {
       await writeFile(join(dir, 'template.json'), typeof t === 'string' ? t : JSON.stringify(t));
-      for (const z of zips) await writeFile(join(dir, z), artifact(xray));
+      for (const z of zips) await writeFile(join(dir, z), artifact(xray, defaultChain));
       const out = await run('bash', ['scripts/check-package', '--template', join(dir, 'template.json')], { timeout: 50_000 })
         .then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
       return out;
@@ -548,6 +548,15 @@ describe('scripts/check-package, run as CI runs it', () => {
     const missing = await checkPackage(template({ tracing: true }), zips, false);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('tracing is on but no bundle carries the X-Ray SDK');
+  }, 90_000);
+
+  it('no bundle carries the SDK\'s default credential chain (the esbuild alias reached the build)', async () => {
+    const ok = await checkPackage(template(), zips);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('credentials: no bundle carries the SDK\'s default chain');
+    const chained = await checkPackage(template(), zips, false, true);
+    expect(chained.code).toBe(1);
+    expect(chained.stderr).toMatch(/CredentialsLambdaFunction: credentials\.zip carries the SDK's default credential chain/);
   }, 90_000);
 
   it('a template that is not JSON is a finding, not a crash', async () => {
