@@ -3,7 +3,7 @@
  *
  * Each schema is marked `@__PURE__`: building one has no effect outside the object it returns, so the
  * bundler may drop the ones a function's route never uses instead of building all of them at every cold
- * start (the credentials bundle builds 2 of these, not 15). Used schemas are built exactly as before;
+ * start (the credentials bundle builds 2 of these 14, not all). Used schemas are built exactly as before;
  * unbundled code (tests, tsx) ignores the marks.
  */
 import * as z from 'zod';
