@@ -46,7 +46,8 @@ describe('per-function bundles', () => {
 
   it.each(['uploads', ...CREDENTIAL_ONLY])('%s carries only the environment credential provider, not the SDK default chain', (name) => {
     const inputs = Object.keys(bundle(name).metafile.inputs);
-    expect(inputs.filter((i) => /@aws-sdk\/(credential-provider-|nested-clients\/|token-providers\/)|@smithy\/credential-provider-imds\//.test(i))).toEqual([]);
+    expect(inputs.filter((i) => /@aws-sdk\/(credential-provider-(?!env\/)|nested-clients\/|token-providers\/)|@smithy\/credential-provider-imds\//.test(i))).toEqual([]);
+    expect(inputs.some((i) => i.includes('@aws-sdk/credential-provider-env/'))).toBe(true); // the SDK's own environment provider
     expect(inputs).toContain('src/wiring/lambdaCredentials.ts');
   });
 
