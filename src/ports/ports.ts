@@ -29,6 +29,8 @@ export interface Presigner {
   presignPost(input: PresignBase & { contentType: string; maxBytes: number; terms?: UploadTerms | undefined }): Promise<{ url: string; fields: Record<string, string> }>;
   /** PUT URL for one part of a multipart upload, signing its exact Content-Length and, when declared, its checksum. */
   presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }): Promise<{ url: string; headers: Record<string, string> }>;
+  /** Many parts of one upload in one call, in order; each URL exactly what presignUploadPart signs for that part. */
+  presignUploadParts(input: PresignBase & { uploadId: string; parts: readonly { partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }[] }): Promise<{ url: string; headers: Record<string, string> }[]>;
 }
 
 /**

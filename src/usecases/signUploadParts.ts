@@ -33,13 +33,17 @@ export async function signUploadParts(deps: BrokerDeps, { caller, grant }: Autho
   checkPartNumbers(plan, input.partNumbers);
   const checksums = partChecksums(grant.client.upload?.integrity ?? 'none', input);
   const { base, expiresAt, sessionName, accessKeyId, scope } = await presignSigning(deps, caller, grant, { request, expiresIn: input.expiresIn });
-  const parts = await Promise.all(input.partNumbers.map(async (n, i) => {
-    const checksum = checksums[i];
-    const signed = await deps.presigner.presignUploadPart({
-      ...base, uploadId: input.uploadId, partNumber: n, contentLength: partLength(plan, n), ...(checksum === undefined ? {} : { checksum }),
-    });
-    return { partNumber: n, url: signed.url, headers: signed.headers, expiresAt };
-  }));
+  // One call for the batch: the adapter checks the shared inputs once and signs each part without a promise of its own.
+  const signed = await deps.presigner.presignUploadParts({
+    ...base,
+    uploadId: input.uploadId,
+    parts: input.partNumbers.map((n, i) => {
+      const checksum = checksums[i];
+      return { partNumber: n, contentLength: partLength(plan, n), ...(checksum === undefined ? {} : { checksum }) };
+    }),
+  });
+  if (signed.length !== input.partNumbers.length) throw new TypeError(`the presigner signed ${signed.length} of ${input.partNumbers.length} parts`);
+  const parts = signed.map((s, i) => ({ partNumber: input.partNumbers[i]!, url: s.url, headers: s.headers, expiresAt }));
   auditIssuance(deps.logger, {
     requestId, caller, action: 'multipart:parts', scope, key, sessionName, accessKeyId, expiresAt, cachedSession: true,
     details: { uploadId: input.uploadId, partNumbers: input.partNumbers, contentLength: plan.contentLength, partSize: plan.partSize },

@@ -24,6 +24,7 @@ export const noPresigner: Presigner = {
   presignGet: () => Promise.reject(new InternalError('this handler does not presign')),
   presignPost: () => Promise.reject(new InternalError('this handler does not presign')),
   presignUploadPart: () => Promise.reject(new InternalError('this handler does not presign')),
+  presignUploadParts: () => Promise.reject(new InternalError('this handler does not presign')),
 };
 
 /** For handlers that make no multipart call: reaching it is a wiring bug, not a caller error. */

@@ -37,6 +37,11 @@ function setup(options: { config?: Overrides; jwtSubject?: { partnerId: string; 
     presignGet: (i) => real.presignGet(i),
     presignPost: (i) => real.presignPost(i),
     presignUploadPart: (i) => { signed.push(i); return real.presignUploadPart(i); },
+    presignUploadParts: (i) => {
+      const { parts: each, ...shared } = i;
+      for (const part of each) signed.push({ ...shared, ...part });
+      return real.presignUploadParts(i);
+    },
   };
   const deps: BrokerDeps = { ...base, presigner };
   const call = <I>(route: Route<I>, path: string, body: unknown, headers: Record<string, string> = { 'x-api-key': ACME_KEY }) =>
