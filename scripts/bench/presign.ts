@@ -10,13 +10,15 @@
  *   - JWT:     jose `jwtVerify` with the already-imported public key (no fetch) + one presign;
  *   - API key: SHA-256 of the key + `timingSafeEqual` against the configured digest + one presign;
  *   - parts:   one API-key check + 100 synchronous presigns (the handler signs 100 part URLs in one call);
- * where "one presign" is one URL from src/adapters/aws/sigv4Presign.ts built once (SigV4 with a
- * signing key cached per session; byte-identical to getSignedUrl), for the same method, key, signed
- * headers and expiry the handler signs; for a POST form it is one form from the same signer's
- * presignPost (src/adapters/aws/sigv4Post.ts: identical to createPresignedPost), over the same
- * conditions (key, Content-Type, bucket, 1..maxBytes) and fields: the policy JSON, its base64 and
- * one HMAC under the cached key, i.e. the minimum a form costs. Downloads (POST /v1/downloads)
- * sign a GET with the same response-content-disposition the handler signs.
+ * where "one presign" is, as the issue defines it, one `SignatureV4.presign` from the SDK's signer built
+ * once per session (./sdkFloor.ts), for the same method, key, signed headers and expiry the handler
+ * signs: checked byte-identical to the broker's URL before timing. For a POST form it is one form from
+ * the broker's presignPost (src/adapters/aws/sigv4Post.ts: identical to createPresignedPost; the SDK
+ * has no cheaper form signer), over the same conditions (key, Content-Type, bucket, 1..maxBytes) and
+ * fields: the policy JSON, its base64 and one HMAC under the cached key, i.e. the minimum a form costs.
+ * Downloads (POST /v1/downloads) sign a GET with the same response-content-disposition the handler signs.
+ * The broker's own URL signer (src/adapters/aws/sigv4Presign.ts, synchronous, signing key cached per
+ * session) is faster than the SDK's; the "strict floor" lines time the same handler samples against it.
  * The old floor (jwtVerify + getSignedUrl with a new S3Client per URL) stays as a labelled second
  * line: it is several times what signing costs, so it flatters the handler.
  *
@@ -41,6 +43,7 @@ import { signingSession } from '../../src/usecases/session.js';
 import { scopeForObject } from '../../src/rules/scope.js';
 import { encodeSubject } from '../../src/rules/subject.js';
 import { buildFunctionBundles } from '../lib/bundles.js';
+import { SdkFloorSigner } from './sdkFloor.js';
 import { benchEvent, lambdaContext, LogSink, median, now, pct, uploadEvent, type Handler } from './harness.js';
 import type { Bench } from './setup.js';
 import { AUDIENCE, GOALS, SUBJECT, PRESIGN_EXPIRES_IN, PUT_SIGNED_HEADERS, UPLOAD_BYTES, UPLOAD_TYPE, type Runs } from './settings.js';
@@ -53,7 +56,10 @@ const FULL_RUNS = 3;
 const DOWNLOAD_FILENAME = 'bench photo.jpg';
 
 export interface LineResult { handlerP50: number; handlerP99: number; floorP50: number; floorP99: number; ratio: number; samples: number }
-export type LineName = 'jwt' | 'apiKey' | 'postJwt' | 'postApiKey' | 'downloadJwt' | 'downloadApiKey' | 'parts' | 'jwtOldFloor';
+export type LineName = 'jwt' | 'apiKey' | 'postJwt' | 'postApiKey' | 'downloadJwt' | 'downloadApiKey' | 'parts' | 'jwtOldFloor' | StrictLineName;
+/** The same handler samples against the strict floor: the broker's own signer (faster than the SDK's), no goal. */
+export type StrictLineName = 'jwtStrict' | 'apiKeyStrict' | 'downloadApiKeyStrict' | 'partsStrict';
+export const STRICT_LINES = ['jwtStrict', 'apiKeyStrict', 'downloadApiKeyStrict', 'partsStrict'] as const satisfies readonly StrictLineName[];
 /** Every line with a goal, in report order. */
 export const GOAL_LINES = ['jwt', 'apiKey', 'postJwt', 'postApiKey', 'downloadJwt', 'downloadApiKey', 'parts'] as const satisfies readonly LineName[];
 export interface LineSummary { ratio: number; min: number; max: number; handlerP50: number; floorP50: number; samples: number; goal?: number }
@@ -146,20 +152,28 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
   const apiKeyCheck = (key: string) => {
     if (!timingSafeEqual(createHash('sha256').update(key).digest(), configuredDigest)) throw new Error('API key floor: digest mismatch');
   };
-  const signPut = (credentials: TemporaryCredentials, key: string) => fast.presignUrl(credentials, {
-    operation: 'PutObject', target, key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
+  const putRequest = (key: string): Omit<PresignRequest, 'target'> => ({
+    operation: 'PutObject', key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
     headers: { 'content-type': UPLOAD_TYPE, 'content-length': String(UPLOAD_BYTES) }, signableHeaders: PUT_SIGNED_HEADERS, unhoistableHeaders: new Set(),
   });
+  const strictPut = (credentials: TemporaryCredentials, key: string) => fast.presignUrl(credentials, { ...putRequest(key), target });
   const partRequest = (key: string, partNumber: number): PresignRequest => ({
     operation: 'UploadPart', target, key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
     query: { partNumber: String(partNumber), uploadId: 'bench-upload-id' },
     headers: { 'content-length': String(PART_BYTES) }, signableHeaders: new Set(['content-length']), unhoistableHeaders: new Set(),
   });
   // The minimum for a part: the synchronous signature (no promise) once the endpoint is resolved, as S3Presigner.presignUploadParts signs.
-  const signPart = async (credentials: TemporaryCredentials, key: string, partNumber: number) =>
+  const strictPart = async (credentials: TemporaryCredentials, key: string, partNumber: number) =>
     fast.presignUrlNow(credentials, partRequest(key, partNumber)) ?? await fast.presignUrl(credentials, partRequest(key, partNumber));
   // Real session credentials from the local STS, as the handler signs with (the floor never calls STS).
   const credentials = await sessionCredentials(deps);
+  // The floor the issue defines: the SDK's SignatureV4.presign from a signer built once (./sdkFloor.ts).
+  const sdk = new SdkFloorSigner(credentials, target.bucket, target.region);
+  const signPut = (key: string) => sdk.presign(putRequest(key));
+  const getRequest = (key: string, disposition: string): Omit<PresignRequest, 'target'> => ({
+    operation: 'GetObject', key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(), query: { 'response-content-disposition': disposition },
+  });
+  const broker = (request: Omit<PresignRequest, 'target'>) => fast.presignUrl(credentials, { ...request, target });
   /** A POST form as the adapter builds it (src/adapters/aws/s3Presigner.ts presignPost, no contract fields: the bench grant sets none). */
   const signPost = (key: string, maxBytes: number) => fast.presignPost(credentials, target, {
     key,
@@ -167,9 +181,8 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
     fields: { 'Content-Type': UPLOAD_TYPE },
     expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
   });
-  const signGet = (key: string, disposition: string) => fast.presignUrl(credentials, {
-    operation: 'GetObject', target, key, expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(), query: { 'response-content-disposition': disposition },
-  });
+  const strictGet = (key: string, disposition: string) => fast.presignUrl(credentials, { ...getRequest(key, disposition), target });
+  const signGet = (key: string, disposition: string) => sdk.presign(getRequest(key, disposition));
 
   const ok = async (handler: Handler, event: Parameters<Handler>[0], what: string) => {
     const res = await handler(event, lambdaContext);
@@ -203,16 +216,20 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
     const downloadProbe = JSON.parse((await ok(downloads, benchEvent('POST', '/v1/downloads', { 'x-api-key': bench.apiKey }, downloadBody('bench/probe.jpg')), 'POST /v1/downloads')).body ?? '{}') as { url?: string };
     const disposition = downloadProbe.url === undefined ? null : new URL(downloadProbe.url).searchParams.get('response-content-disposition');
     if (disposition === null) throw new Error('POST /v1/downloads answered without a signed response-content-disposition');
+    // The SDK floor signs byte for byte what the broker signs (same request, same instant), or the section stops.
+    await sdk.assertSameUrl(putRequest('bench/users/alice/probe ü+%.jpg'), broker, 'a PUT');
+    await sdk.assertSameUrl(getRequest('bench/probe.jpg', disposition), broker, 'a GET');
+    await sdk.assertSameUrl(partRequest('bench/parts-bench.bin', 7), broker, 'a part');
     const repetitions = runs.quick ? 1 : FULL_RUNS;
     for (let rep = 0; rep < repetitions; rep += 1) {
       const total = runs.presignWarmup + runs.presignBatches * runs.presignBatchSize;
-      const [handlerTokens, floorTokens, oldTokens] = await Promise.all([idp.mint(total), idp.mint(total), idp.mint(total)]);
+      const [handlerTokens, floorTokens, oldTokens, strictTokens] = await Promise.all([idp.mint(total), idp.mint(total), idp.mint(total), idp.mint(total)]);
       const handlerEvents = handlerTokens.map((t, n) => uploadEvent(t, n));
       const keyEvents = Array.from({ length: total }, (_, n) => keyEvent(n));
       const jwtHandler = (i: number) => ok(uploads, handlerEvents[i]!, 'POST /v1/uploads (JWT)');
       const jwtFloor = async (i: number) => {
         await jwtVerify(floorTokens[i]!, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
-        await signPut(credentials, `bench/users/alice/bench/${i}.jpg`);
+        await signPut(`bench/users/alice/bench/${i}.jpg`);
       };
       const oldFloor = async (i: number) => {
         await jwtVerify(oldTokens[i]!, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
@@ -221,7 +238,12 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
         await getSignedUrl(client, command, { expiresIn: PRESIGN_EXPIRES_IN, signableHeaders: PUT_SIGNED_HEADERS, signingDate: new Date() });
       };
       const keyHandler = (i: number) => ok(uploads, keyEvents[i]!, 'POST /v1/uploads (API key)');
-      const keyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signPut(credentials, `bench/bench-${i}.jpg`); };
+      const keyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signPut(`bench/bench-${i}.jpg`); };
+      const jwtStrict = async (i: number) => {
+        await jwtVerify(strictTokens[i]!, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
+        await strictPut(credentials, `bench/users/alice/bench/${i}.jpg`);
+      };
+      const keyStrict = async (i: number) => { apiKeyCheck(bench.apiKey); await strictPut(credentials, `bench/bench-${i}.jpg`); };
       // POST forms and downloads: the same pairs (handler vs floor) per caller kind.
       const [postTokens, postFloorTokens, getTokens, getFloorTokens] = await Promise.all([idp.mint(total), idp.mint(total), idp.mint(total), idp.mint(total)]);
       const jwtVerifyOnly = (token: string) => jwtVerify(token, idp.publicKey, { issuer: idp.url, audience: AUDIENCE, algorithms: ['ES256'] });
@@ -237,38 +259,45 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       const getJwtFloor = async (i: number) => { await jwtVerifyOnly(getFloorTokens[i]!); await signGet(`bench/users/alice/bench/${i}.jpg`, disposition); };
       const getKeyHandler = (i: number) => ok(downloads, getKeyEvents[i]!, 'POST /v1/downloads (API key)');
       const getKeyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signGet(`bench/bench-${i}.jpg`, disposition); };
+      const getKeyStrict = async (i: number) => { apiKeyCheck(bench.apiKey); await strictGet(`bench/bench-${i}.jpg`, disposition); };
       const partsWarmup = Math.max(3, runs.presignWarmup / 25);
       const partsEvents = Array.from({ length: partsWarmup + runs.presignBatches * partsBatch }, partsEvent);
       const partsHandler = async (i: number) => {
         const res = await ok(parts, partsEvents[i]!, 'POST /v1/uploads/multipart/parts');
         if ((JSON.parse(res.body ?? '{}') as { parts?: unknown[] }).parts?.length !== PARTS_PER_CALL) throw new Error(`parts answered without ${PARTS_PER_CALL} URLs`);
       };
+      // The issue's floor: one key check and 100 SignatureV4.presign calls, one after the other.
       const partsFloor = async () => {
         apiKeyCheck(bench.apiKey);
+        for (const n of partNumbers) await sdk.presign(partRequest('bench/parts-bench.bin', n));
+      };
+      // The strict floor: the broker's own synchronous signature per part (no promise), as S3Presigner.presignUploadParts signs.
+      const partsStrict = async () => {
+        apiKeyCheck(bench.apiKey);
         for (const n of partNumbers) {
-          const request = partRequest('bench/parts-bench.bin', n);
-          if (fast.presignUrlNow(credentials, request) === undefined) await signPart(credentials, 'bench/parts-bench.bin', n);
+          const request = { ...partRequest('bench/parts-bench.bin', n), target };
+          if (fast.presignUrlNow(credentials, request) === undefined) await strictPart(credentials, 'bench/parts-bench.bin', n);
         }
       };
 
       // Warm: JWKS fetched, sessions assumed (local STS) and cached, the JIT warm on every side.
       for (let i = 0; i < runs.presignWarmup; i += 1) {
-        await jwtHandler(i); await jwtFloor(i); await oldFloor(i); await keyHandler(i); await keyFloor(i);
+        await jwtHandler(i); await jwtFloor(i); await oldFloor(i); await keyHandler(i); await keyFloor(i); await jwtStrict(i); await keyStrict(i); await getKeyStrict(i);
         await postJwtHandler(i); await postJwtFloor(i); await postKeyHandler(i); await postKeyFloor(i);
         await getJwtHandler(i); await getJwtFloor(i); await getKeyHandler(i); await getKeyFloor(i);
       }
-      for (let i = 0; i < partsWarmup; i += 1) { await partsHandler(i); await partsFloor(); }
+      for (let i = 0; i < partsWarmup; i += 1) { await partsHandler(i); await partsFloor(); await partsStrict(); }
 
       const offset = runs.presignWarmup;
       const at = (fn: (i: number) => Promise<unknown>) => (i: number) => fn(offset + i);
       // The old floor interleaves with its own handler samples, so the JWT line's handler samples stay comparable across runs.
-      const [jh, jf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(jwtHandler), at(jwtFloor)]);
-      const [kh, kf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(keyHandler), at(keyFloor)]);
+      const [jh, jf, js] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(jwtHandler), at(jwtFloor), at(jwtStrict)]);
+      const [kh, kf, ks] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(keyHandler), at(keyFloor), at(keyStrict)]);
       const [pjh, pjf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postJwtHandler), at(postJwtFloor)]);
       const [pkh, pkf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postKeyHandler), at(postKeyFloor)]);
       const [gjh, gjf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getJwtHandler), at(getJwtFloor)]);
-      const [gkh, gkf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getKeyHandler), at(getKeyFloor)]);
-      const [ph, pf] = await interleavedSides(runs.presignBatches, partsBatch, [(i) => partsHandler(partsWarmup + i), partsFloor]);
+      const [gkh, gkf, gks] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getKeyHandler), at(getKeyFloor), at(getKeyStrict)]);
+      const [ph, pf, ps] = await interleavedSides(runs.presignBatches, partsBatch, [(i) => partsHandler(partsWarmup + i), partsFloor, partsStrict]);
       // The old line times the handler again with fresh tokens (a token seen before could hit a cache).
       const moreTokens = await idp.mint(runs.presignBatches * runs.presignBatchSize);
       const moreEvents = moreTokens.map((t, n) => uploadEvent(t, total + n));
@@ -277,6 +306,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
         jwt: line(jh!, jf!), apiKey: line(kh!, kf!),
         postJwt: line(pjh!, pjf!), postApiKey: line(pkh!, pkf!), downloadJwt: line(gjh!, gjf!), downloadApiKey: line(gkh!, gkf!),
         parts: line(ph!, pf!), jwtOldFloor: line(oh!, of!),
+        jwtStrict: line(jh!, js!), apiKeyStrict: line(kh!, ks!), downloadApiKeyStrict: line(gkh!, gks!), partsStrict: line(ph!, ps!),
       });
     }
   });
@@ -290,7 +320,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       ...(goal === undefined ? {} : { goal }),
     };
   };
-  const lines = Object.fromEntries([...GOAL_LINES, 'jwtOldFloor' as const].map((name) => [name, summarise(name)])) as Record<LineName, LineSummary>;
+  const lines = Object.fromEntries([...GOAL_LINES, 'jwtOldFloor' as const, ...STRICT_LINES].map((name) => [name, summarise(name)])) as Record<LineName, LineSummary>;
   return {
     runs: perRun, lines, cores: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version,
     logLines: sink.lines, jwksFetches: idp.fetches(), handlerBytes,
