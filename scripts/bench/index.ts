@@ -3,8 +3,10 @@
  * measured side by side in the same run (absolute numbers from one machine mean little; ratios
  * travel). Prints a table, then one JSON line.
  *
- *   1. presign.ts      warm presigns through the bundled handlers (JWT, API key, 100 parts) vs the signing floor
- *                      (auth check + SignatureV4.presign); median of three runs. Goals ≤ 1.5× JWT, ≤ 2× API key, ≤ 1.5× parts.
+ *   1. presign.ts      warm presigns through the bundled handlers (PUT, POST form and download for JWT and API key;
+ *                      100 parts) vs the signing floor (auth check + the SDK's SignatureV4.presign, or one form);
+ *                      median of three runs; strict-floor lines against the broker's own signer. Goals ≤ 1.5× JWT,
+ *                      ≤ 2× API key, ≤ 1.5× parts.
  *   2. stsCalls.ts     STS calls over two simulated hours vs the theoretical minimum, 1 and 4 containers.
  *                      Goal ≤ 1.2× the minimum and ≤ 1% of requests.
  *   3. vend.ts         POST /v1/credentials vs the same AssumeRole replayed on the same warm STSClient. Goal ≤ 1.1×.
