@@ -59,7 +59,7 @@ export function looksLikeApiKey(value: string): boolean {
 export async function verifyApiKey(store: Pick<GrantStore, 'findApiKey'>, presented: string, now: Date): Promise<VerifiedApiKey> {
   const id = parseKeyId(presented);
   const found = await store.findApiKey(id);
-  const expected = found ? Buffer.from(found.key.sha256, 'hex') : DUMMY_HASH;
+  const expected = found ? storedDigest(found.key) : DUMMY_HASH;
   const actual = createHash('sha256').update(presented, 'utf8').digest();
   // timingSafeEqual throws on unequal lengths; a malformed stored hash is simply a mismatch.
   const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
@@ -73,6 +73,17 @@ export async function verifyApiKey(store: Pick<GrantStore, 'findApiKey'>, presen
 }
 
 /** The `<id>` of a well-formed key; anything else is refused before any lookup. */
+/** The stored SHA-256 as bytes, decoded once per config key object (a reload brings new objects). */
+const digests = new WeakMap<object, Buffer>();
+function storedDigest(key: { sha256: string }): Buffer {
+  let digest = digests.get(key);
+  if (digest === undefined) {
+    digest = Buffer.from(key.sha256, 'hex');
+    digests.set(key, digest);
+  }
+  return digest;
+}
+
 function parseKeyId(presented: string): string {
   const match = API_KEY.exec(presented);
   if (!match?.[1]) throw new UnauthenticatedError('malformed API key');

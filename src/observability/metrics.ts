@@ -176,6 +176,23 @@ function dimensionKey(dimensions: Readonly<Record<string, string>>): string {
   return JSON.stringify(names.sort().map((name) => [name, dimensions[name]]));
 }
 
+/**
+ * The `CloudWatchMetrics` directive of each (dimension names, metric names and units): constant, so
+ * serialised once. A few dozen combinations exist; the bound only guards against a bug.
+ */
+const directives = new Map<string, string>();
+const MAX_DIRECTIVES = 512;
+
+function directiveJson(dimensionNames: readonly string[], definitions: ReadonlyArray<{ Name: string; Unit: string }>): string {
+  const key = `${dimensionNames.join('\u0000')}\u0001${definitions.map((d) => `${d.Name}\u0000${d.Unit}`).join('\u0001')}`;
+  let json = directives.get(key);
+  if (json === undefined) {
+    json = JSON.stringify([{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', ...dimensionNames]], Metrics: definitions }]);
+    if (directives.size < MAX_DIRECTIVES) directives.set(key, json);
+  }
+  return json;
+}
+
 /** One EMF line; key order as Powertools writes it (metadata, then dimensions, then values; a dimension wins over metadata of its name). */
 function emfLine(context: InvocationContext, dimensions: Readonly<Record<string, string>>, points: readonly MetricPoint[], timestamp: number): string {
   const definitions: Array<{ Name: string; Unit: string }> = [];
@@ -188,14 +205,13 @@ function emfLine(context: InvocationContext, dimensions: Readonly<Record<string,
     } else if (Array.isArray(seen)) seen.push(point.value);
     else values.set(point.name, [seen, point.value]);
   }
-  const line: Record<string, unknown> = {
-    _aws: { Timestamp: timestamp, CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', ...Object.keys(dimensions)]], Metrics: definitions }] },
-  };
-  line.requestId = context.requestId;
-  if (context.partner !== undefined) line.partner = context.partner;
-  if (context.client !== undefined) line.client = context.client;
-  line.service = SERVICE;
-  for (const name of Object.keys(dimensions)) line[name] = dimensions[name];
-  for (const [name, value] of values) line[name] = value;
-  return JSON.stringify(line);
+  const dimensionNames = Object.keys(dimensions);
+  const properties: Record<string, unknown> = { requestId: context.requestId };
+  if (context.partner !== undefined) properties.partner = context.partner;
+  if (context.client !== undefined) properties.client = context.client;
+  properties.service = SERVICE;
+  for (const name of dimensionNames) properties[name] = dimensions[name];
+  for (const [name, value] of values) properties[name] = value;
+  // The same text as JSON.stringify({ _aws: { Timestamp, CloudWatchMetrics }, ...properties }).
+  return `{"_aws":{"Timestamp":${JSON.stringify(timestamp)},"CloudWatchMetrics":${directiveJson(dimensionNames, definitions)}},${JSON.stringify(properties).slice(1)}`;
 }
