@@ -64,6 +64,15 @@ const HEADER_KEYS = new Set(['level', 'timestamp', 'service', 'message', 'audit'
  * overwritten keys make V8 serialise the object an order of magnitude slower).
  */
 export function writeAuditLine(event: 'issued' | 'refused', fields: AuditFields, details?: AuditFields, now: Date = new Date()): void {
+  const rest = details === undefined && !Object.keys(fields).some((key) => HEADER_KEYS.has(key))
+    // The common case serialised as it stands: JSON.stringify leaves out undefined values, as the copy below does.
+    ? JSON.stringify(fields)
+    : JSON.stringify(mergedBody(fields, details));
+  sink(`{"level":"INFO","timestamp":"${now.toISOString()}","service":"sts-broker","message":"${event}","audit":true,"auditVersion":${AUDIT_VERSION},"event":"${event}"${rest === '{}' ? '}' : `,${rest.slice(1)}`}\n`);
+}
+
+/** `details` then `fields` (a field wins over a detail of its name), header keys and undefined values left out. */
+function mergedBody(fields: AuditFields, details: AuditFields | undefined): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (details !== undefined) {
     for (const key of Object.keys(details)) {
@@ -73,6 +82,5 @@ export function writeAuditLine(event: 'issued' | 'refused', fields: AuditFields,
   for (const key of Object.keys(fields)) {
     if (!HEADER_KEYS.has(key) && fields[key] !== undefined) body[key] = fields[key];
   }
-  const rest = JSON.stringify(body);
-  sink(`{"level":"INFO","timestamp":"${now.toISOString()}","service":"sts-broker","message":"${event}","audit":true,"auditVersion":${AUDIT_VERSION},"event":"${event}"${rest === '{}' ? '}' : `,${rest.slice(1)}`}\n`);
+  return body;
 }

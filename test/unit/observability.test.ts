@@ -295,17 +295,21 @@ describe('audit channel', () => {
     try {
       writeAuditLine('issued', { requestId: 'r1', key: 'a "quoted"\nkey', level: 'DEBUG', accessKeyId: undefined }, { level: 'TRACE', audit: false, auditVersion: 9, event: 'refused', key: 'forged', accessKeyId: 'ASIADETAIL', uploadId: 'u1' });
       writeAuditLine('refused', {});
+      // no details: a field still cannot overwrite the header, and undefined values are still left out
+      writeAuditLine('issued', { level: 'DEBUG', requestId: 'r2', event: 'refused', sessionName: undefined });
     } finally {
       setAuditSink(previous);
     }
     expect(written.every((l) => l.endsWith('}\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
-    const [issued, bare] = written.map((l) => JSON.parse(l) as Line);
+    const [issued, bare] = written.slice(0, 2).map((l) => JSON.parse(l) as Line);
     expect(issued).toEqual({
       level: 'INFO', timestamp: expect.any(String), service: 'sts-broker', message: 'issued', audit: true, auditVersion: 1, event: 'issued',
       requestId: 'r1', key: 'a "quoted"\nkey', accessKeyId: 'ASIADETAIL', uploadId: 'u1',
     });
     expect(Object.keys(issued!).slice(0, 7)).toEqual(['level', 'timestamp', 'service', 'message', 'audit', 'auditVersion', 'event']);
     expect(bare).toEqual({ level: 'INFO', timestamp: expect.any(String), service: 'sts-broker', message: 'refused', audit: true, auditVersion: 1, event: 'refused' });
+    expect(written[2]).not.toContain('DEBUG');
+    expect(JSON.parse(written[2]!)).toEqual({ level: 'INFO', timestamp: expect.any(String), service: 'sts-broker', message: 'issued', audit: true, auditVersion: 1, event: 'issued', requestId: 'r2' });
   });
 
   it('writes no audit line for an unauthenticated caller or a route without issuance', async () => {
