@@ -4,6 +4,7 @@ import type { AssumeRoleRequest, TemporaryCredentials } from '../../domain/model
 import type { CredentialIssuer } from '../../ports/ports.js';
 import { DeadlineExceededError, StsTimeoutError, StsUpstreamError } from '../../domain/errors.js';
 import { mapStsError } from './stsErrors.js';
+import { describeSdkError } from './sdkError.js';
 
 /** The slice of a structured logger the adapter uses; Powertools' Logger satisfies it. */
 export interface StsLogger {
@@ -49,7 +50,7 @@ export class StsCredentialIssuer implements CredentialIssuer {
       const mapped = outOfTime
         ? new StsTimeoutError(`STS did not answer within the request's time budget for partner ${JSON.stringify(request.partnerId)}`, { cause: err })
         : mapStsError(err, request.partnerId);
-      this.options.logger?.warn('sts AssumeRole failed', { partnerId: request.partnerId, code: mapped.code, ...describe(err) });
+      this.options.logger?.warn('sts AssumeRole failed', { partnerId: request.partnerId, code: mapped.code, ...describeSdkError(err) });
       throw mapped;
     }
     return toTemporaryCredentials(credentials, request.partnerId);
@@ -129,17 +130,3 @@ function toTemporaryCredentials(credentials: Credentials | undefined, partnerId:
   return { accessKeyId: AccessKeyId, secretAccessKey: SecretAccessKey, sessionToken: SessionToken, expiration: Expiration };
 }
 
-/** Log-safe facts about an SDK error: its code, status, request id and STS's own message (no secrets in any). */
-function describe(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { errorName: typeof err };
-  const metadata: unknown = Reflect.get(err, '$metadata');
-  const meta = typeof metadata === 'object' && metadata !== null ? metadata : {};
-  return {
-    errorName: err.name,
-    errorCode: Reflect.get(err, 'code') as unknown,
-    httpStatusCode: Reflect.get(meta, 'httpStatusCode') as unknown,
-    awsRequestId: Reflect.get(meta, 'requestId') as unknown,
-    attempts: Reflect.get(meta, 'attempts') as unknown,
-    errorMessage: err.message.slice(0, 300),
-  };
-}

@@ -20,6 +20,7 @@ import { currentDeadline, MIN_UPSTREAM_ATTEMPT_MS } from '../../ports/deadline.j
 import type { GrantStore } from '../../ports/ports.js';
 import { GrantCache, type GrantCacheMetrics, type GrantCacheStats } from '../../rules/grantCache.js';
 import { API_KEY_ID, NAME } from '../../rules/identifiers.js';
+import { describeSdkError } from '../aws/sdkError.js';
 import {
   apiKeyKey, decodeApiKeyItem, decodeIssuerItem, decodeOriginItem, decodePartnerItem, decodeVersionItem, issuerKey,
   MAX_PK_BYTES, originKey, partnerKey, VERSION_PK, type ClientRef, type Decoded,
@@ -211,7 +212,7 @@ export class DynamoGrantStore implements GrantStore {
       );
       return output.Item;
     } catch (err) {
-      this.#options.logger.warn('grant table read failed', { table: this.#options.tableName, kind: pk.slice(0, pk.indexOf('#')), ...describe(err) });
+      this.#options.logger.warn('grant table read failed', { table: this.#options.tableName, kind: pk.slice(0, pk.indexOf('#')), ...describeSdkError(err) });
       throw this.#unavailable('the grant table could not be read', err);
     }
   }
@@ -236,16 +237,3 @@ function fitsKey(value: string): boolean {
   return value.length > 0 && Buffer.byteLength(value, 'utf8') <= MAX_PK_BYTES - 16;
 }
 
-/** Log-safe facts about an SDK error (no secrets in any). */
-function describe(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { errorName: typeof err };
-  const metadata: unknown = Reflect.get(err, '$metadata');
-  const meta = typeof metadata === 'object' && metadata !== null ? metadata : {};
-  return {
-    errorName: err.name,
-    httpStatusCode: Reflect.get(meta, 'httpStatusCode') as unknown,
-    awsRequestId: Reflect.get(meta, 'requestId') as unknown,
-    attempts: Reflect.get(meta, 'attempts') as unknown,
-    errorMessage: err.message.slice(0, 300),
-  };
-}
