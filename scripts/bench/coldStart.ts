@@ -63,8 +63,8 @@ async function buildBaseline(kind: Baseline, bench: Bench, outFile: string): Pro
   return buildSourceWithServerlessOptions(entry, outFile);
 }
 
-/** A fresh node process (runner.mjs) that imports a bundle and invokes it once with `event` (none: import only). */
-function runFresh(bench: Bench, bundleFile: string, event: APIGatewayProxyEventV2 | undefined): Promise<ProcessRun> {
+/** A fresh node process (runner.mjs) that imports a bundle and invokes it once with `event` (none: import only); section 6 uses it too. */
+export function runFresh(bench: Bench, bundleFile: string, event: APIGatewayProxyEventV2 | undefined): Promise<ProcessRun> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...bench.env };
   const args = ['--input-type=module', '-e', RUNNER, '--', pathToFileURL(bundleFile).href, ...(event === undefined ? [] : [JSON.stringify(event), JSON.stringify({ ...lambdaContext, getRemainingTimeInMillis: undefined })])];
   return new Promise((resolve, reject) => {

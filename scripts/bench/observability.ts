@@ -13,17 +13,16 @@
  * the import of the Tracer and the X-Ray SDK and the wrapping of the client, not the subsegment's
  * own emission (one UDP datagram to the X-Ray daemon per call, in Lambda).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { setAuditSink, writeAuditLine } from '../../src/observability/auditLog.js';
 import { currentInvocation, runInvocation, setInvocationCaller } from '../../src/observability/invocation.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { flushInvocationMetrics, recordIssuance, recordSessionLookup, recordStsCall } from '../../src/observability/metrics.js';
 import { esbuildOptionsFromServerlessYml, repoRoot } from '../lib/bundles.js';
-import { benchEvent, lambdaContext, LogSink, median, now } from './harness.js';
+import { runFresh, type ProcessRun } from './coldStart.js';
+import { benchEvent, LogSink, median, now } from './harness.js';
 import type { Bench } from './setup.js';
 import type { Runs } from './settings.js';
 
@@ -52,9 +51,8 @@ const VARIANTS: Variant[] = [
   { name: 'tracing flag on (STS_BROKER_TRACING=true)', tracing: true, metrics: true },
 ];
 
-interface ProcessRun { totalMs: number; importMs: number; invokeMs: number; status: number }
 export interface ObservabilityResult {
-  builds: Array<Variant & { bytes: number; run: ProcessRun }>;
+  builds: Array<Variant & { bytes: number; run: Omit<ProcessRun, 'bootMs'> }>;
   auditLineUs: number;
   loggerLineUs: number;
   flushUs: number;
@@ -77,22 +75,6 @@ async function buildVariant(variant: Variant, outFile: string): Promise<number> 
   return statSync(outFile).size;
 }
 
-/** runner.mjs (section 4's fresh process): import the bundle, invoke it once, report times on stderr. */
-const RUNNER = readFileSync(new URL('./runner.mjs', import.meta.url), 'utf8');
-function runFresh(bench: Bench, file: string, event: unknown): Promise<ProcessRun> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...bench.env };
-  const args = ['--input-type=module', '-e', RUNNER, '--', pathToFileURL(file).href, JSON.stringify(event), JSON.stringify({ ...lambdaContext, getRemainingTimeInMillis: undefined })];
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { env, cwd: bench.tmp, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      const line = String(stderr).split('\n').find((l) => l.startsWith('BENCH_RESULT '));
-      if (error || line === undefined) {
-        reject(new Error(`fresh process for ${file} failed: ${error?.message ?? 'no result line'}\n${String(stderr).slice(-2000)}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice('BENCH_RESULT '.length)) as ProcessRun);
-    });
-  });
-}
 
 const AUDIT_FIELDS = {
   requestId: 'Y3kL0jR8oAMEbXg=', partner: 'bench', client: 'backend', method: 'api-key', subject: 'benchk1', action: 'upload:PUT',
