@@ -12,7 +12,7 @@
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { PresignRequest } from '../../src/adapters/aws/sigv4Presign.js';
+import { formatUrl, greedyLabel, type PresignRequest } from '../../src/adapters/aws/sigv4Presign.js';
 import type { TemporaryCredentials } from '../../src/domain/model.js';
 
 const METHOD = { PutObject: 'PUT', UploadPart: 'PUT', GetObject: 'GET' } as const;
@@ -34,19 +34,6 @@ function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
   return Buffer.from(data);
 }
 
-const escape = (value: string): string => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/** The SDK's formatUrl + buildQueryString: keys sorted, names and values escaped. */
-function formatUrl(protocol: string, host: string, path: string, query: Record<string, string | string[] | null>): string {
-  const parts: string[] = [];
-  for (const name of Object.keys(query).sort()) {
-    const value = query[name];
-    if (Array.isArray(value)) for (const v of value) parts.push(`${escape(name)}=${escape(v)}`);
-    else parts.push(value === null || value === undefined ? escape(name) : `${escape(name)}=${escape(value)}`);
-  }
-  return `${protocol}//${host}${path}${parts.length === 0 ? '' : `?${parts.join('&')}`}`;
-}
-
 /** One session's SDK signer for an AWS bucket (virtual-hosted, the region's s3 endpoint). */
 export class SdkFloorSigner {
   private readonly signer: SignatureV4;
@@ -66,7 +53,7 @@ export class SdkFloorSigner {
     for (const name of Object.keys(headers)) if (name.startsWith('x-amz-server-side-encryption')) unhoistable.add(name);
     const presigned = await this.signer.presign({
       method: METHOD[request.operation], protocol: 'https:', hostname: this.host,
-      path: `/${request.key.split('/').map(escape).join('/')}`,
+      path: `/${greedyLabel(request.key)}`,
       query: { ...request.query, 'x-id': request.operation }, headers,
     }, {
       expiresIn: request.expiresInSeconds, signingDate: request.signingDate, signingRegion: this.region, signingService: 's3',

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import {
   ALGORITHM_IDENTIFIER, createScope, getCanonicalHeaders, getCanonicalQuery, MAX_PRESIGNED_TTL, moveHeadersToQuery, prepareRequest, SHA256_HEADER,
 } from '@smithy/signature-v4';
@@ -261,16 +262,12 @@ function sameCredentials(a: TemporaryCredentials, b: TemporaryCredentials): bool
 }
 
 /** The serializer's `{Key+}`: each segment percent-encoded (RFC 3986 unreserved kept), slashes kept. */
-function greedyLabel(key: string): string {
+export function greedyLabel(key: string): string {
   return key.split('/').map(extendedEncodeURIComponent).join('/');
 }
 
-function extendedEncodeURIComponent(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 /** formatUrl + buildQueryString as the SDK has them: keys sorted, names and values escaped, arrays repeated. */
-function formatUrl(protocol: string, host: string, path: string, query: Record<string, string | string[] | null>): string {
+export function formatUrl(protocol: string, host: string, path: string, query: Record<string, string | string[] | null>): string {
   const parts: string[] = [];
   for (const name of Object.keys(query).sort()) {
     const value = query[name];
