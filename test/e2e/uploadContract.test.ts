@@ -15,10 +15,10 @@ import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
 import type { TemporaryCredentials, UploadTerms } from '../../src/domain/model.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, curl, randomBinary, unique, xmlCode, type ApiResponse } from './support/helpers.js';
+import { api, bodyFile, curl, curlPut, randomBinary, unique, xmlCode, type ApiResponse } from './support/helpers.js';
 import { readStack, type StackState } from './support/stack.js';
 
 const TIMEOUT = 60_000;
@@ -37,14 +37,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function file(bytes: Buffer): string {
-  const path = join(dir, `body-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-const putWith = (url: string, bytes: Buffer, headers: Record<string, string>) =>
-  curl(['-X', 'PUT', '-T', file(bytes), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url]);
+const file = (bytes: Buffer): string => bodyFile(dir, bytes);
+const putWith = (url: string, bytes: Buffer, headers: Record<string, string>) => curlPut(dir, url, bytes, headers);
 
 async function presignPut(rel: string, bytes: Buffer): Promise<ApiResponse> {
   return api(stack, '/v1/uploads', {

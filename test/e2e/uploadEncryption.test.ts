@@ -15,7 +15,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MULTIPART_STORE_DEFAULTS, S3MultipartStore } from '../../src/adapters/aws/s3Multipart.js';
@@ -23,7 +23,7 @@ import { S3Presigner } from '../../src/adapters/aws/s3Presigner.js';
 import type { S3Target, TemporaryCredentials, UploadTerms } from '../../src/domain/model.js';
 import { buildSessionPolicy } from '../../src/rules/sessionPolicy.js';
 import { KMS_KEY_ARN } from '../../src/rules/uploadContract.js';
-import { api, curl, ownerSees, randomBinary, run, unique, xmlCode } from './support/helpers.js';
+import { api, curl, curlPut, ownerSees, randomBinary, run, unique, xmlCode } from './support/helpers.js';
 import { readStack, type StackState } from './support/stack.js';
 
 const TIMEOUT = 60_000;
@@ -48,14 +48,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function file(bytes: Buffer): string {
-  const path = join(dir, `body-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-const putWith = (url: string, bytes: Buffer, headers: Record<string, string>) =>
-  curl(['-X', 'PUT', '-T', file(bytes), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url]);
+const putWith = (url: string, bytes: Buffer, headers: Record<string, string>) => curlPut(dir, url, bytes, headers);
 
 const kmsTerms = (bytes: Buffer, keyId = keyArn): UploadTerms => ({
   checksum: { algorithm: 'md5', value: md5(bytes) }, noOverwrite: false, tags: {}, metadata: {}, encryption: { type: 'aws:kms', keyId },

@@ -149,6 +149,18 @@ export function run(file: string, args: string[], options: { env?: NodeJS.Proces
   });
 }
 
+/** Writes `bytes` to a fresh file in `dir` (for curl's -T / -F file=@) and returns its path. */
+export function bodyFile(dir: string, bytes: Buffer): string {
+  const path = join(dir, `body-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** PUT `bytes` to a presigned URL with exactly `headers`, through curl (a file body: curl sets Content-Length from it). */
+export function curlPut(dir: string, url: string, bytes: Buffer, headers: Record<string, string>): ReturnType<typeof curl> {
+  return curl(['-X', 'PUT', '-T', bodyFile(dir, bytes), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url]);
+}
+
 /** curl with `-sS -o <file> -D <file> -w %{http_code}`: returns the status, the final response's headers (lower-cased) and the exact body bytes. */
 export async function curl(args: string[]): Promise<{ status: number; body: Buffer; headers: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'sts-broker-e2e-curl-'));
