@@ -20,7 +20,7 @@ import type { BrokerDeps } from '../usecases/deps.js';
 import { ConfigError, InvalidRequestError, TooLargeError, type BrokerError } from '../domain/errors.js';
 import { auditChannelProblem } from '../observability/auditLog.js';
 import { currentInvocation, runInvocation, setInvocationCaller } from '../observability/invocation.js';
-import type { Logger } from '../observability/logger.js';
+import { startLoggerInvocation } from '../observability/logger.js';
 import { flushInvocationMetrics, readMetricsOptions, recordColdStartOnce, recordRefusal } from '../observability/metrics.js';
 import { auditRefusal } from '../usecases/audit.js';
 import { DEADLINE_MARGIN_MS, deadlineIn, runWithDeadline, type Deadline } from '../ports/deadline.js';
@@ -68,7 +68,10 @@ export function lambdaHandler<Input>(
     throw new ConfigError(`refusing to start: ${auditProblem}`);
   }
   const metricsOptions = readMetricsOptions(env);
-  const stack = middy<Event, HttpResponse>()
+  // No early-timeout timer from middy: the invocation's own deadline (DEADLINE_MARGIN_MS before
+  // Lambda's, see ../ports/deadline.ts) already ends every upstream wait with an honest 504, long
+  // before middy's (5 ms before Lambda's) could fire; its timer and race cost every invocation.
+  const stack = middy<Event, HttpResponse>({ timeoutEarlyInMillis: 0 })
     .use(responseEnvelope(route, getDeps))
     .use(httpHeaderNormalizer())
     .use(authentication(route, getDeps));
@@ -83,7 +86,7 @@ export function lambdaHandler<Input>(
     return jsonResponse(200, result, { noStore: route.noStore });
   });
   return (event, context) => runInvocation({ requestId: stateOf(event).requestId, route: route.id }, async () => {
-    startInvocation(getDeps().logger, context);
+    startLoggerInvocation(getDeps().logger, context);
     recordColdStartOnce();
     try {
       return await runWithDeadline(deadlineOf(context), () => handler(event, context as Context));
@@ -91,18 +94,6 @@ export function lambdaHandler<Input>(
       flushInvocationMetrics(currentInvocation()!, metricsOptions);
     }
   });
-}
-
-/**
- * What the logger needs at the start of each invocation, as Powertools' own middleware does it:
- * keys anyone appended to the shared logger during the last invocation are cleared, the Lambda
- * context (cold start, function name, Lambda's request id) is added when there is one, and the
- * debug-sampling decision (POWERTOOLS_LOGGER_SAMPLE_RATE) is drawn afresh for this invocation.
- */
-function startInvocation(logger: Logger, context: Context | undefined): void {
-  logger.resetKeys();
-  if (typeof context?.awsRequestId === 'string') logger.addContext(context);
-  logger.refreshSampleRateCalculation();
 }
 
 /**

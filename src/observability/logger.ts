@@ -36,7 +36,30 @@ class BrokerLogger extends Logger {
  * (./auditLog.ts): no level set here can drop an audit line.
  */
 export function createLogger(serviceName = 'sts-broker', env: Record<string, string | undefined> = process.env): Logger {
-  return new BrokerLogger({ serviceName, logLevel: loggerLogLevel(env) });
+  const logger = new BrokerLogger({ serviceName, logLevel: loggerLogLevel(env) });
+  // Powertools reads its sample rate from this variable alone here (no constructor option is passed);
+  // unset, empty or 0 means no invocation is ever sampled. Anything else counts as sampling (a value
+  // Powertools rejects then only costs a redundant refresh per invocation, never a lost sample).
+  const rate = (env.POWERTOOLS_LOGGER_SAMPLE_RATE ?? '').trim();
+  if (rate === '' || Number(rate) === 0) neverSampled.add(logger);
+  return logger;
+}
+
+/** Loggers whose debug sampling is off for good: the per-invocation redraw would only reset the level it already has. */
+const neverSampled = new WeakSet<Logger>();
+
+/**
+ * What the logger needs at the start of each invocation, as Powertools' own middleware does it:
+ * keys anyone appended to the shared logger during the last invocation are cleared, the Lambda
+ * context (cold start, function name, Lambda's request id) is added when there is one, and the
+ * debug-sampling decision (POWERTOOLS_LOGGER_SAMPLE_RATE) is drawn afresh for this invocation.
+ * Without sampling that redraw only sets the level the logger already has (and reads the
+ * environment to do so, a measurable share of a warm presign), so it is skipped.
+ */
+export function startLoggerInvocation(logger: Logger, context: { awsRequestId?: unknown } | undefined): void {
+  logger.resetKeys();
+  if (typeof context?.awsRequestId === 'string') logger.addContext(context as Parameters<Logger['addContext']>[0]);
+  if (!neverSampled.has(logger)) logger.refreshSampleRateCalculation();
 }
 
 export type { Logger };

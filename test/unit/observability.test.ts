@@ -14,7 +14,7 @@ import type { HttpResponse } from '../../src/http/responses.js';
 import type { Route } from '../../src/http/route.js';
 import { AUDIT_VERSION, auditChannelProblem, setAuditSink, writeAuditLine } from '../../src/observability/auditLog.js';
 import { runInvocation } from '../../src/observability/invocation.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, startLoggerInvocation } from '../../src/observability/logger.js';
 import { grantStoreCacheMetrics, readMetricsOptions } from '../../src/observability/metrics.js';
 import { credentialsRoute } from '../../src/routes/credentials.js';
 import { uploadsRoute } from '../../src/routes/uploads.js';
@@ -242,6 +242,39 @@ describe('log context', () => {
     expect(failures).toHaveLength(4);
     const expected = new Map(events.map((e, i) => [e.requestContext.requestId, i % 2 === 0 ? 'acme' : 'globex']));
     for (const line of failures) expect(line.partner).toBe(expected.get(line.correlation_id));
+  });
+
+  it('draws debug sampling afresh per invocation when POWERTOOLS_LOGGER_SAMPLE_RATE is set, and leaves the level alone when it is not', async () => {
+    const saved = process.env.POWERTOOLS_LOGGER_SAMPLE_RATE;
+    try {
+      // Powertools reads the rate from process.env; the broker's own check reads the env it is given.
+      process.env.POWERTOOLS_LOGGER_SAMPLE_RATE = '1';
+      const sampled = createLogger('sts-broker', { LOG_LEVEL: 'INFO', POWERTOOLS_LOGGER_SAMPLE_RATE: '1' });
+      // Powertools' first redraw is a no-op (the cold start already drew); the second samples at rate 1.
+      startLoggerInvocation(sampled, lambdaContext);
+      startLoggerInvocation(sampled, lambdaContext);
+      expect(sampled.getLevelName()).toBe('DEBUG');
+
+      delete process.env.POWERTOOLS_LOGGER_SAMPLE_RATE;
+      for (const rate of [undefined, '', '0']) {
+        const plain = createLogger('sts-broker', { LOG_LEVEL: 'INFO', ...(rate === undefined ? {} : { POWERTOOLS_LOGGER_SAMPLE_RATE: rate }) });
+        let redraws = 0;
+        const original = plain.refreshSampleRateCalculation.bind(plain);
+        plain.refreshSampleRateCalculation = () => { redraws += 1; original(); };
+        plain.appendKeys({ leftover: 'x' });
+        startLoggerInvocation(plain, lambdaContext);
+        startLoggerInvocation(plain, lambdaContext);
+        expect(redraws).toBe(0);
+        expect(plain.getLevelName()).toBe('INFO');
+        // the other two steps still run: keys cleared, Lambda context added
+        const [probe] = parse((await captureLogs(async () => { plain.info('probe'); })).lines);
+        expect(probe).toMatchObject({ message: 'probe', function_request_id: lambdaContext.awsRequestId });
+        expect(probe).not.toHaveProperty('leftover');
+      }
+    } finally {
+      if (saved === undefined) delete process.env.POWERTOOLS_LOGGER_SAMPLE_RATE;
+      else process.env.POWERTOOLS_LOGGER_SAMPLE_RATE = saved;
+    }
   });
 
   it('the STS adapter\'s failure line carries the request id without knowing it', async () => {
