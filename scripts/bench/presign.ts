@@ -12,10 +12,14 @@
  *   - parts:   one API-key check + 100 synchronous presigns (the handler signs 100 part URLs in one call);
  * where "one presign" is, as the issue defines it, one `SignatureV4.presign` from the SDK's signer built
  * once per session (./sdkFloor.ts), for the same method, key, signed headers and expiry the handler
- * signs: checked byte-identical to the broker's URL before timing. For a POST form it is one form from
- * the broker's presignPost (src/adapters/aws/sigv4Post.ts: identical to createPresignedPost; the SDK
- * has no cheaper form signer), over the same conditions (key, Content-Type, bucket, 1..maxBytes) and
- * fields: the policy JSON, its base64 and one HMAC under the cached key, i.e. the minimum a form costs.
+ * signs: checked byte-identical to the broker's URL before timing. For a POST form it is one form by
+ * the SDK's own steps (SdkFloorSigner.presignPost): what createPresignedPost does (policy JSON, its
+ * base64, getSigningKey, one HMAC) minus client construction and endpoint resolution per form, the
+ * same rule as the URL floor (a signer built once, no client per URL); over the same conditions (key,
+ * Content-Type, bucket, 1..maxBytes) and fields the handler signs, and checked field for field
+ * (Policy and signature included) against the broker's form signer (src/adapters/aws/sigv4Post.ts)
+ * before timing. The broker's form signer (synchronous, signing key cached per session) is cheaper
+ * still: the API-key form line is also printed against it as a strict floor.
  * Downloads (POST /v1/downloads) sign a GET with the same response-content-disposition the handler signs.
  * The broker's own URL signer (src/adapters/aws/sigv4Presign.ts, synchronous, signing key cached per
  * session) is faster than the SDK's; the "strict floor" lines time the same handler samples against it.
@@ -43,7 +47,7 @@ import { signingSession } from '../../src/usecases/session.js';
 import { scopeForObject } from '../../src/rules/scope.js';
 import { encodeSubject } from '../../src/rules/subject.js';
 import { buildFunctionBundles } from '../lib/bundles.js';
-import { SdkFloorSigner } from './sdkFloor.js';
+import { SdkFloorSigner, type PostFormRequest } from './sdkFloor.js';
 import { benchEvent, lambdaContext, LogSink, median, now, pct, uploadEvent, type Handler } from './harness.js';
 import type { Bench } from './setup.js';
 import { AUDIENCE, GOALS, SUBJECT, PRESIGN_EXPIRES_IN, PUT_SIGNED_HEADERS, UPLOAD_BYTES, UPLOAD_TYPE, type Runs } from './settings.js';
@@ -58,8 +62,8 @@ const DOWNLOAD_FILENAME = 'bench photo.jpg';
 export interface LineResult { handlerP50: number; handlerP99: number; floorP50: number; floorP99: number; ratio: number; samples: number }
 export type LineName = 'jwt' | 'apiKey' | 'postJwt' | 'postApiKey' | 'downloadJwt' | 'downloadApiKey' | 'parts' | 'jwtOldFloor' | StrictLineName;
 /** The same handler samples against the strict floor: the broker's own signer (faster than the SDK's), no goal. */
-export type StrictLineName = 'jwtStrict' | 'apiKeyStrict' | 'downloadApiKeyStrict' | 'partsStrict';
-export const STRICT_LINES = ['jwtStrict', 'apiKeyStrict', 'downloadApiKeyStrict', 'partsStrict'] as const satisfies readonly StrictLineName[];
+export type StrictLineName = 'jwtStrict' | 'apiKeyStrict' | 'postApiKeyStrict' | 'downloadApiKeyStrict' | 'partsStrict';
+export const STRICT_LINES = ['jwtStrict', 'apiKeyStrict', 'postApiKeyStrict', 'downloadApiKeyStrict', 'partsStrict'] as const satisfies readonly StrictLineName[];
 /** Every line with a goal, in report order. */
 export const GOAL_LINES = ['jwt', 'apiKey', 'postJwt', 'postApiKey', 'downloadJwt', 'downloadApiKey', 'parts'] as const satisfies readonly LineName[];
 export interface LineSummary { ratio: number; min: number; max: number; handlerP50: number; floorP50: number; samples: number; goal?: number }
@@ -175,12 +179,15 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
   });
   const broker = (request: Omit<PresignRequest, 'target'>) => fast.presignUrl(credentials, { ...request, target });
   /** A POST form as the adapter builds it (src/adapters/aws/s3Presigner.ts presignPost, no contract fields: the bench grant sets none). */
-  const signPost = (key: string, maxBytes: number) => fast.presignPost(credentials, target, {
+  const postRequest = (key: string, maxBytes: number): PostFormRequest => ({
     key,
     conditions: [['eq', '$key', key], ['eq', '$Content-Type', UPLOAD_TYPE], { bucket: target.bucket }, ['content-length-range', 1, maxBytes]],
     fields: { 'Content-Type': UPLOAD_TYPE },
     expiresInSeconds: PRESIGN_EXPIRES_IN, signingDate: new Date(),
   });
+  const brokerPost = (request: PostFormRequest) => fast.presignPost(credentials, target, request);
+  const signPost = (key: string, maxBytes: number) => sdk.presignPost(postRequest(key, maxBytes));
+  const strictPost = (key: string, maxBytes: number) => brokerPost(postRequest(key, maxBytes));
   const strictGet = (key: string, disposition: string) => fast.presignUrl(credentials, { ...getRequest(key, disposition), target });
   const signGet = (key: string, disposition: string) => sdk.presign(getRequest(key, disposition));
 
@@ -220,6 +227,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
     await sdk.assertSameUrl(putRequest('bench/users/alice/probe ü+%.jpg'), broker, 'a PUT');
     await sdk.assertSameUrl(getRequest('bench/probe.jpg', disposition), broker, 'a GET');
     await sdk.assertSameUrl(partRequest('bench/parts-bench.bin', 7), broker, 'a part');
+    await sdk.assertSameForm(postRequest('bench/users/alice/probe ü+%.jpg', maxBytes), brokerPost, 'a POST form');
     const repetitions = runs.quick ? 1 : FULL_RUNS;
     for (let rep = 0; rep < repetitions; rep += 1) {
       const total = runs.presignWarmup + runs.presignBatches * runs.presignBatchSize;
@@ -255,6 +263,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       const postJwtFloor = async (i: number) => { await jwtVerifyOnly(postFloorTokens[i]!); await signPost(`bench/users/alice/bench/${i}.jpg`, maxBytes); };
       const postKeyHandler = (i: number) => ok(uploads, postKeyEvents[i]!, 'POST /v1/uploads (POST form, API key)');
       const postKeyFloor = async (i: number) => { apiKeyCheck(bench.apiKey); await signPost(`bench/bench-${i}.jpg`, maxBytes); };
+      const postKeyStrict = async (i: number) => { apiKeyCheck(bench.apiKey); await strictPost(`bench/bench-${i}.jpg`, maxBytes); };
       const getJwtHandler = (i: number) => ok(downloads, getJwtEvents[i]!, 'POST /v1/downloads (JWT)');
       const getJwtFloor = async (i: number) => { await jwtVerifyOnly(getFloorTokens[i]!); await signGet(`bench/users/alice/bench/${i}.jpg`, disposition); };
       const getKeyHandler = (i: number) => ok(downloads, getKeyEvents[i]!, 'POST /v1/downloads (API key)');
@@ -283,7 +292,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       // Warm: JWKS fetched, sessions assumed (local STS) and cached, the JIT warm on every side.
       for (let i = 0; i < runs.presignWarmup; i += 1) {
         await jwtHandler(i); await jwtFloor(i); await oldFloor(i); await keyHandler(i); await keyFloor(i); await jwtStrict(i); await keyStrict(i); await getKeyStrict(i);
-        await postJwtHandler(i); await postJwtFloor(i); await postKeyHandler(i); await postKeyFloor(i);
+        await postJwtHandler(i); await postJwtFloor(i); await postKeyHandler(i); await postKeyFloor(i); await postKeyStrict(i);
         await getJwtHandler(i); await getJwtFloor(i); await getKeyHandler(i); await getKeyFloor(i);
       }
       for (let i = 0; i < partsWarmup; i += 1) { await partsHandler(i); await partsFloor(); await partsStrict(); }
@@ -294,7 +303,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
       const [jh, jf, js] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(jwtHandler), at(jwtFloor), at(jwtStrict)]);
       const [kh, kf, ks] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(keyHandler), at(keyFloor), at(keyStrict)]);
       const [pjh, pjf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postJwtHandler), at(postJwtFloor)]);
-      const [pkh, pkf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postKeyHandler), at(postKeyFloor)]);
+      const [pkh, pkf, pks] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(postKeyHandler), at(postKeyFloor), at(postKeyStrict)]);
       const [gjh, gjf] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getJwtHandler), at(getJwtFloor)]);
       const [gkh, gkf, gks] = await interleavedSides(runs.presignBatches, runs.presignBatchSize, [at(getKeyHandler), at(getKeyFloor), at(getKeyStrict)]);
       const [ph, pf, ps] = await interleavedSides(runs.presignBatches, partsBatch, [(i) => partsHandler(partsWarmup + i), partsFloor, partsStrict]);
@@ -306,7 +315,7 @@ async function measure(bench: Bench, deps: BrokerDeps, runs: Runs): Promise<Pres
         jwt: line(jh!, jf!), apiKey: line(kh!, kf!),
         postJwt: line(pjh!, pjf!), postApiKey: line(pkh!, pkf!), downloadJwt: line(gjh!, gjf!), downloadApiKey: line(gkh!, gkf!),
         parts: line(ph!, pf!), jwtOldFloor: line(oh!, of!),
-        jwtStrict: line(jh!, js!), apiKeyStrict: line(kh!, ks!), downloadApiKeyStrict: line(gkh!, gks!), partsStrict: line(ph!, ps!),
+        jwtStrict: line(jh!, js!), apiKeyStrict: line(kh!, ks!), postApiKeyStrict: line(pkh!, pks!), downloadApiKeyStrict: line(gkh!, gks!), partsStrict: line(ph!, ps!),
       });
     }
   });

@@ -31,7 +31,7 @@ export function report({ presign, sim, vend, functions, rps }: Results, runs: Ru
   lines.push(`sts-broker benchmark${runs.quick ? ' (--quick: few iterations, figures are rough)' : ''} — node ${presign.node}, ${process.platform}/${process.arch}, ${presign.cores} cores (${presign.cpuModel})`);
   lines.push('');
   const reps = presign.runs.length;
-  lines.push(`1. warm presign through the bundled handlers vs the signing floor (auth check + one SDK SignatureV4.presign from a signer built once, or one form: policy + 1 HMAC); ${reps === 1 ? 'one run' : `median of ${reps} runs, spread min–max`}`);
+  lines.push(`1. warm presign through the bundled handlers vs the signing floor (auth check + one SDK SignatureV4.presign from a signer built once, or one form by createPresignedPost's steps without a client); ${reps === 1 ? 'one run' : `median of ${reps} runs, spread min–max`}`);
   const l = presign.lines;
   const row = (label: string, floor: string, s: LineSummary): string[] => [
     label, floor, ms(s.handlerP50), ms(s.floorP50), ratio(s.ratio), reps === 1 ? '' : `${ratio(s.min)}–${ratio(s.max)}`,
@@ -41,19 +41,22 @@ export function report({ presign, sim, vend, functions, rps }: Results, runs: Ru
     ['line', 'floor', 'handler p50', 'floor p50', 'ratio', 'spread', 'goal', 'samples'],
     row('POST /v1/uploads PUT, JWT', 'jwtVerify (imported key) + 1 presign', l.jwt),
     row('POST /v1/uploads PUT, API key', 'SHA-256 + timingSafeEqual + 1 presign', l.apiKey),
-    row('POST /v1/uploads POST form, JWT', 'jwtVerify (imported key) + 1 form (policy + 1 HMAC)', l.postJwt),
-    row('POST /v1/uploads POST form, API key', 'SHA-256 + timingSafeEqual + 1 form', l.postApiKey),
+    row('POST /v1/uploads POST form, JWT', 'jwtVerify (imported key) + 1 SDK form (policy + getSigningKey + 1 HMAC)', l.postJwt),
+    row('POST /v1/uploads POST form, API key', 'SHA-256 + timingSafeEqual + 1 SDK form', l.postApiKey),
     row('POST /v1/downloads, JWT', 'jwtVerify (imported key) + 1 GET presign', l.downloadJwt),
     row('POST /v1/downloads, API key', 'SHA-256 + timingSafeEqual + 1 GET presign', l.downloadApiKey),
     row(`POST /v1/uploads/multipart/parts, ${PARTS_PER_CALL} parts, API key`, `key check + ${PARTS_PER_CALL} presigns`, l.parts),
     row('POST /v1/uploads PUT, JWT (old line)', 'jwtVerify + getSignedUrl, new S3Client per URL', l.jwtOldFloor),
     row('POST /v1/uploads PUT, JWT (strict floor)', "jwtVerify + 1 URL from the broker's own signer", l.jwtStrict),
     row('POST /v1/uploads PUT, API key (strict floor)', "SHA-256 + timingSafeEqual + 1 URL, broker's signer", l.apiKeyStrict),
+    row('POST /v1/uploads POST form, API key (strict floor)', "SHA-256 + timingSafeEqual + 1 form, broker's signer", l.postApiKeyStrict),
     row('POST /v1/downloads, API key (strict floor)', "SHA-256 + timingSafeEqual + 1 GET, broker's signer", l.downloadApiKeyStrict),
     row(`parts, ${PARTS_PER_CALL} parts, API key (strict floor)`, `key check + ${PARTS_PER_CALL} synchronous URLs, broker's signer`, l.partsStrict),
   ]));
-  lines.push("   floor: the SDK's SignatureV4.presign (a signer built once per session), checked byte-identical to the broker's URL before timing; the broker's own");
-  lines.push("   signer (src/adapters/aws/sigv4Presign.ts) is faster than the SDK's, so the strict-floor lines show the same handler samples against it.");
+  lines.push("   floor: the SDK's SignatureV4.presign (a signer built once per session), checked byte-identical to the broker's URL before timing; for a form,");
+  lines.push("   createPresignedPost's steps with the SDK's pieces (no client, no endpoint resolution per form), checked field for field against the broker's form;");
+  lines.push("   the broker's own signers (src/adapters/aws/sigv4Presign.ts, sigv4Post.ts) are faster than the SDK's, so the strict-floor lines show the same handler");
+  lines.push('   samples against them.');
   lines.push(`   handlers: handlers/uploads.ts, handlers/downloads.ts and handlers/multipartParts.ts bundled as deployed (${Object.entries(presign.handlerBytes).map(([n, b]) => `${n} ${b.toLocaleString('en')} B`).join(', ')}); v2 events with headers and JSON body;`);
   lines.push(`   distinct token per JWT request on every side; sides interleaved in batches of ${runs.presignBatchSize}; ${presign.logLines} log lines written to stdout and counted in the sink; JWKS fetched ${presign.jwksFetches}×`);
   lines.push(`   goals (JWT ≤ ${GOALS.presignJwtVsFloor}×, API key ≤ ${GOALS.presignApiKeyVsFloor}×, parts ≤ ${GOALS.partsVsFloor}×): ${GOAL_LINES.map((n) => `${n} ${l[n].ratio <= l[n].goal! ? 'met' : 'MISSED'}`).join(', ')}`);
