@@ -15,7 +15,7 @@ export abstract class BrokerError extends Error {
     if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
-  /** Whether the message may be shown to the caller (middy's `expose = status < 500`). */
+  /** Whether the message may be shown to the caller (the http-errors convention: `expose = status < 500`). */
   get expose(): boolean {
     return this.status < 500;
   }

@@ -1,7 +1,14 @@
 /**
- * The one middleware stack every route runs in (see docs/architecture.md): request id and error
- * mapping outermost, then header normalisation, authentication, body limits and JSON parsing, then
- * the route's pure `handle`. Routes never build HTTP responses or error bodies themselves.
+ * The one request pipeline every route runs in (see docs/architecture.md), in this order: request id
+ * and error mapping outermost, then header normalisation, authentication, body limit and JSON
+ * parsing, the route's input schema, then the route's pure `handle`. Routes never build HTTP
+ * responses or error bodies themselves.
+ *
+ * Written out as plain steps rather than as a middy stack: middy awaits every middleware (the
+ * synchronous ones too), races the handler against a timer and wraps each phase in its own promise,
+ * about a third of the promises of a warm presign, each paying the AsyncLocalStorage hooks below.
+ * The semantics are middy's: an error in any step, `handle` or the response step itself goes to the
+ * one error step, which answers the one error shape.
  *
  * Every invocation runs under a deadline taken from the Lambda context (remaining time less
  * DEADLINE_MARGIN_MS): the upstream calls of the request share it (see ../ports/deadline.ts), so
@@ -12,8 +19,6 @@
  * Lambda context is given to the logger, metrics are collected and written once at the end, and
  * every issuance and every error answered to an authenticated caller writes an audit line.
  */
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { authenticate } from '../auth/authenticate.js';
 import type { BrokerDeps } from '../usecases/deps.js';
@@ -28,7 +33,7 @@ import type { Caller, Grant } from '../domain/model.js';
 import { resolveGrant } from '../usecases/resolveGrant.js';
 import { corsHeaders } from './cors.js';
 import { describeZodError, toBrokerError } from './errorMapping.js';
-import { jsonBody } from './jsonBody.js';
+import { parseJsonBody } from './jsonBody.js';
 import { requestIdOf } from './requestId.js';
 import { errorResponse, jsonResponse, type HttpResponse } from './responses.js';
 import type { Route } from './route.js';
@@ -37,19 +42,9 @@ import type { Route } from './route.js';
 export const MAX_BODY_BYTES = 16 * 1024;
 
 type Event = APIGatewayProxyEventV2;
-type Request = middy.Request<Event, HttpResponse>;
 
-/** Per-invocation state, keyed by the event object (several invocations may share a process). */
-interface InvocationState { requestId: string; caller?: Caller; grant?: Grant }
-const invocations = new WeakMap<Event, InvocationState>();
-const stateOf = (event: Event): InvocationState => {
-  let state = invocations.get(event);
-  if (!state) {
-    state = { requestId: requestIdOf(event) };
-    invocations.set(event, state);
-  }
-  return state;
-};
+/** What one request has established so far: its id, then (authenticated routes) the caller and grant. */
+interface RequestState { readonly requestId: string; caller?: Caller; grant?: Grant }
 
 /**
  * Builds the Lambda handler for one route; `getDeps` is called once per invocation (memoised by the
@@ -68,32 +63,52 @@ export function lambdaHandler<Input>(
     throw new ConfigError(`refusing to start: ${auditProblem}`);
   }
   const metricsOptions = readMetricsOptions(env);
-  // No early-timeout timer from middy: the invocation's own deadline (DEADLINE_MARGIN_MS before
-  // Lambda's, see ../ports/deadline.ts) already ends every upstream wait with an honest 504, long
-  // before middy's (5 ms before Lambda's) could fire; its timer and race cost every invocation.
-  const stack = middy<Event, HttpResponse>({ timeoutEarlyInMillis: 0 })
-    .use(responseEnvelope(route, getDeps))
-    .use(httpHeaderNormalizer())
-    .use(authentication(route, getDeps));
-  if (route.method === 'POST') stack.use(bodyLimit(route.maxBodyBytes ?? MAX_BODY_BYTES)).use(jsonBody());
-  const handler = stack.handler(async (event) => {
-    const state = stateOf(event);
-    const input = parseInput(route, event);
+  const maxBodyBytes = route.method === 'POST' ? route.maxBodyBytes ?? MAX_BODY_BYTES : undefined;
+
+  /** Every step up to the route's answer; any throw is the request's error. */
+  const answer = async (event: Event, state: RequestState): Promise<HttpResponse> => {
+    normaliseHeaders(event);
     const deps = getDeps();
+    if (route.auth !== 'none') await authenticateCaller(route, deps, event, state);
+    if (maxBodyBytes !== undefined) {
+      assertBodyWithin(event, maxBodyBytes);
+      parseJsonBody(event);
+    }
+    const input = parseInput(route, event);
     const result = route.auth === 'none'
       ? await route.handle(input, { deps, requestId: state.requestId })
       : await route.handle(input, { deps, requestId: state.requestId, ...requireCaller(state) });
     return jsonResponse(200, result, { noStore: route.noStore });
-  });
-  return (event, context) => runInvocation({ requestId: stateOf(event).requestId, route: route.id }, async () => {
-    startLoggerInvocation(getDeps().logger, context);
-    recordColdStartOnce();
+  };
+
+  /** Request id and error mapping, outermost: whatever happens, one answer in the one shape. */
+  const respond = async (event: Event, requestId: string): Promise<HttpResponse> => {
+    const state: RequestState = { requestId };
     try {
-      return await runWithDeadline(deadlineOf(context), () => handler(event, context as Context));
-    } finally {
-      flushInvocationMetrics(currentInvocation()!, metricsOptions);
+      return await finish(event, state, getDeps(), await answer(event, state));
+    } catch (error) {
+      // As middy's onError: an error of the response step too ends here (and one here is thrown to Lambda).
+      const deps = getDeps();
+      const err = toBrokerError(error);
+      logFailure(deps, state, err);
+      recordRefusal(err.code, err.status);
+      if (state.caller) auditRefusal({ requestId: state.requestId, caller: state.caller, route: route.id, code: err.code, status: err.status });
+      return finish(event, state, deps, errorResponse(err, state.requestId));
     }
-  });
+  };
+
+  return (event, context) => {
+    const requestId = requestIdOf(event);
+    return runInvocation({ requestId, route: route.id }, async () => {
+      startLoggerInvocation(getDeps().logger, context);
+      recordColdStartOnce();
+      try {
+        return await runWithDeadline(deadlineOf(context), () => respond(event, requestId));
+      } finally {
+        flushInvocationMetrics(currentInvocation()!, metricsOptions);
+      }
+    });
+  };
 }
 
 /**
@@ -107,42 +122,40 @@ export function deadlineOf(context: Pick<Context, 'getRemainingTimeInMillis'> | 
   return deadlineIn(remaining - DEADLINE_MARGIN_MS);
 }
 
-function requireCaller(state: InvocationState): { caller: Caller; grant: Grant } {
+function requireCaller(state: RequestState): { caller: Caller; grant: Grant } {
   if (!state.caller || !state.grant) throw new TypeError('authenticated route reached without a caller and grant');
   return { caller: state.caller, grant: state.grant };
 }
 
-/** Outermost: assigns the request id, maps every error to the one error shape, adds common headers. */
-function responseEnvelope<Input>(route: Route<Input>, getDeps: () => BrokerDeps): middy.MiddlewareObj<Event, HttpResponse> {
-  const finish = async (request: Request, response: HttpResponse): Promise<HttpResponse> => {
-    const state = stateOf(request.event);
-    const deps = getDeps();
-    const who = state.caller ? { authenticated: true as const, grant: state.grant } : { authenticated: false as const };
-    Object.assign(response.headers, {
-      'x-request-id': state.requestId,
-      'x-content-type-options': 'nosniff',
-      ...await corsHeaders(request.event.headers?.['origin'], deps.store, who),
-    });
-    return response;
-  };
-  return {
-    before: (request) => { stateOf(request.event); },
-    after: async (request) => {
-      if (request.response) request.response = await finish(request, request.response);
-    },
-    onError: async (request) => {
-      const state = stateOf(request.event);
-      const err = toBrokerError(request.error);
-      logFailure(getDeps(), state, err);
-      recordRefusal(err.code, err.status);
-      if (state.caller) auditRefusal({ requestId: state.requestId, caller: state.caller, route: route.id, code: err.code, status: err.status });
-      request.response = await finish(request, errorResponse(err, state.requestId));
-    },
-  };
+/** The headers every answer carries: the request id, nosniff and the caller's CORS headers. */
+async function finish(event: Event, state: RequestState, deps: BrokerDeps, response: HttpResponse): Promise<HttpResponse> {
+  const who = state.caller ? { authenticated: true as const, grant: state.grant } : { authenticated: false as const };
+  Object.assign(response.headers, {
+    'x-request-id': state.requestId,
+    'x-content-type-options': 'nosniff',
+    ...await corsHeaders(event.headers?.['origin'], deps.store, who),
+  });
+  return response;
+}
+
+/**
+ * Header names in lower case, as every step reads them (API Gateway v2 already sends them so; a
+ * direct invocation or another front door may not). Of two names that differ only in case, the
+ * later wins.
+ */
+function normaliseHeaders(event: Event): void {
+  const headers = event.headers;
+  if (!headers) return;
+  let lower = true;
+  for (const name of Object.keys(headers)) if (name !== name.toLowerCase()) { lower = false; break; }
+  if (lower) return;
+  const normalised: Record<string, string | undefined> = {};
+  for (const name of Object.keys(headers)) normalised[name.toLowerCase()] = headers[name];
+  event.headers = normalised;
 }
 
 /** 5xx are logged with their cause's name, code and status only: SDK and jose messages stay out of bodies. */
-function logFailure(deps: BrokerDeps, state: InvocationState, err: BrokerError): void {
+function logFailure(deps: BrokerDeps, state: RequestState, err: BrokerError): void {
   const fields = { requestId: state.requestId, code: err.code, status: err.status, ...(state.caller ? { partner: state.caller.partnerId, client: state.caller.clientId } : {}) };
   if (err.status < 500) {
     deps.logger.info('request refused', fields);
@@ -157,35 +170,23 @@ function logFailure(deps: BrokerDeps, state: InvocationState, err: BrokerError):
   });
 }
 
-function authentication<Input>(route: Route<Input>, getDeps: () => BrokerDeps): middy.MiddlewareObj<Event, HttpResponse> {
-  return {
-    before: async (request) => {
-      if (route.auth === 'none') return;
-      const deps = getDeps();
-      const headers = request.event.headers ?? {};
-      const state = stateOf(request.event);
-      state.caller = await authenticate(
-        headers,
-        { store: deps.store, jwt: deps.jwt, now: () => new Date(deps.clock()) },
-        { allowBareAuthorizationApiKey: route.auth === 'container' },
-      );
-      // from here on, every log line and metric of this invocation names the partner and client
-      setInvocationCaller(state.caller.partnerId, state.caller.clientId);
-      // Once, here: the use case and the CORS headers of whatever answer follows both use it.
-      state.grant = await resolveGrant(deps.store, state.caller);
-    },
-  };
+async function authenticateCaller<Input>(route: Route<Input>, deps: BrokerDeps, event: Event, state: RequestState): Promise<void> {
+  state.caller = await authenticate(
+    event.headers ?? {},
+    { store: deps.store, jwt: deps.jwt, now: () => new Date(deps.clock()) },
+    { allowBareAuthorizationApiKey: route.auth === 'container' },
+  );
+  // from here on, every log line and metric of this invocation names the partner and client
+  setInvocationCaller(state.caller.partnerId, state.caller.clientId);
+  // Once, here: the use case and the CORS headers of whatever answer follows both use it.
+  state.grant = await resolveGrant(deps.store, state.caller);
 }
 
-function bodyLimit(maxBytes: number): middy.MiddlewareObj<Event, HttpResponse> {
-  return {
-    before: ({ event }) => {
-      const raw = event.body ?? '';
-      const bytes = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
-      if (bytes > maxBytes) throw new TooLargeError(`request body is ${bytes} bytes; the limit is ${maxBytes}`);
-      if (raw === '') throw new InvalidRequestError('a JSON body is required');
-    },
-  };
+function assertBodyWithin(event: Event, maxBytes: number): void {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
+  if (bytes > maxBytes) throw new TooLargeError(`request body is ${bytes} bytes; the limit is ${maxBytes}`);
+  if (raw === '') throw new InvalidRequestError('a JSON body is required');
 }
 
 function parseInput<Input>(route: Route<Input>, event: Event): Input {

@@ -1,6 +1,6 @@
 /**
- * Every route of the contract (src/routes/index.ts), driven in-process through the real middy
- * stack with an STS stand-in that always works, fed bodies and query strings made of arbitrary
+ * Every route of the contract (src/routes/index.ts), driven in-process through the real request
+ * pipeline with an STS stand-in that always works, fed bodies and query strings made of arbitrary
  * values: strings of any Unicode (lone surrogates included), numbers, nulls, arrays, objects,
  * unknown fields. Whatever arrives, the answer is never a 5xx (a 5xx here would be the broker's
  * own bug: the upstreams all work), is the one JSON error shape when it is an error, and carries

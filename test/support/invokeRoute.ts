@@ -1,5 +1,5 @@
 /**
- * Drives one route through the real middy stack (lambdaHandler) with a real API Gateway v2 event,
+ * Drives one route through the real request pipeline (lambdaHandler) with a real API Gateway v2 event,
  * capturing its log lines and recording every secret in the response for the end-of-run log scan.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';

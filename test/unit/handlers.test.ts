@@ -1,5 +1,5 @@
 /**
- * Every route, driven by real API Gateway v2 events through the full middy stack. Only STS is
+ * Every route, driven by real API Gateway v2 events through the full request pipeline (lambdaHandler). Only STS is
  * faked (RecordingIssuer); grants, policies, the session cache and presigning are the real code.
  */
 import { describe, expect, it } from '@jest/globals';
@@ -281,6 +281,32 @@ describe('credential_process and container formats', () => {
     expect(res.statusCode).toBe(200);
     const c = issuer.issued[0]!;
     expect(body).toEqual({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration.toISOString() });
+  });
+});
+
+describe('header names', () => {
+  it('are read whatever their case (a direct invocation or another front door may not lower-case them)', async () => {
+    const { invoke } = setup();
+    const event = apiEvent({
+      method: 'POST', path: '/v1/uploads', rawBody: JSON.stringify({ method: 'PUT', key: 'a.pdf', contentType: 'application/pdf', contentLength: 1, expiresIn: 60 }),
+      headers: { 'X-API-Key': ACME_KEY, 'Content-Type': 'application/json', Origin: 'https://nowhere.example' },
+    });
+    const { res, body } = await invoke(uploadsRoute, event);
+    expect(res.statusCode).toBe(200);
+    expect(body.key).toBe('acme/a.pdf');
+    // the origin was read too (an unlisted one: answered with Vary and no allow-origin)
+    expect(res.headers.vary).toBe('Origin');
+    expect(event.headers).toEqual({ 'x-api-key': ACME_KEY, 'content-type': 'application/json', origin: 'https://nowhere.example' });
+  });
+
+  it('refuses a mixed-case wrong key like a lower-case one (the later of two same-named headers wins)', async () => {
+    const { invoke } = setup();
+    const { res, body } = await invoke(uploadsRoute, apiEvent({
+      method: 'POST', path: '/v1/uploads', rawBody: JSON.stringify({ method: 'PUT', key: 'a.pdf', contentType: 'application/pdf', contentLength: 1, expiresIn: 60 }),
+      headers: { 'x-api-key': ACME_KEY, 'X-Api-Key': 'sbk_nobody_' + 'c3'.repeat(32), 'content-type': 'application/json' },
+    }));
+    expect(res.statusCode).toBe(401);
+    expect(body.error.code).toBe('unauthenticated');
   });
 });
 

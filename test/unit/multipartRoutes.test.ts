@@ -1,5 +1,5 @@
 /**
- * The multipart routes, driven by real API Gateway v2 events through the full middy stack. STS and
+ * The multipart routes, driven by real API Gateway v2 events through the full request pipeline (lambdaHandler). STS and
  * S3's multipart calls are recording fakes (RecordingIssuer, RecordingMultipartStore); grants,
  * policies, the session cache, the plan and the part-URL presigner are the real code.
  */

@@ -1,5 +1,5 @@
 /**
- * Metrics, log context and the audit channel, through the real middy stack with real API Gateway
+ * Metrics, log context and the audit channel, through the real request pipeline with real API Gateway
  * events: the EMF lines are parsed as CloudWatch would read them (namespace, metric names, units,
  * dimension sets), two invocations for different partners must not share a key, and audit lines
  * must be written whatever the broker's log level.

@@ -1,6 +1,6 @@
 /**
  * The README's browser/mobile POST-policy recipe (examples/postUpload.ts), run with a form the
- * broker really builds (the uploads route through the middy stack) against a loopback server that
+ * broker really builds (the uploads route through the request pipeline) against a loopback server that
  * reads the multipart body the way S3 does: every field verbatim, the file last. (That such a form
  * uploads into real S3 is test/e2e/post.test.ts's job.)
  */

@@ -1,7 +1,7 @@
 /**
  * Every authenticated answer carries `Cache-Control: no-store`: it is about one caller (credentials,
  * signed URLs, or a grant), and a shared cache must never serve it to another. Each authenticated
- * route of the contract list is driven to a 200 through the real middy stack; a route added to
+ * route of the contract list is driven to a 200 through the real request pipeline; a route added to
  * src/routes/index.ts without a successful request here fails the first test.
  */
 import { describe, expect, it } from '@jest/globals';
