@@ -3,15 +3,18 @@ import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import {
-  ALGORITHM_IDENTIFIER, createScope, getCanonicalHeaders, getCanonicalQuery, MAX_PRESIGNED_TTL, moveHeadersToQuery, prepareRequest, SHA256_HEADER,
+  ALGORITHM_IDENTIFIER, createScope, GENERATED_HEADERS, getCanonicalHeaders, MAX_PRESIGNED_TTL, SHA256_HEADER, SIGNATURE_QUERY_PARAM,
 } from '@smithy/signature-v4';
 import type { S3Target, TemporaryCredentials } from '../../domain/model.js';
 import { amzDate, deriveSigningKey, signPost, type PostRequest } from './sigv4Post.js';
 
 /**
- * A fast presigner: SignatureV4.presign's steps, run synchronously with the SDK's own pieces
- * (`@smithy/signature-v4`: prepareRequest, moveHeadersToQuery, getCanonicalHeaders,
- * getCanonicalQuery, createScope, its constants) over a request built here the way the S3 client's
+ * A fast presigner: SignatureV4.presign's steps, run synchronously, with the SDK's own pieces where
+ * they cost little (`@smithy/signature-v4`: getCanonicalHeaders, createScope, its constants;
+ * `@smithy/core/protocols`: the URI escaping) and its other steps (prepareRequest,
+ * moveHeadersToQuery, getCanonicalQuery, formatUrl) written out on the request's own objects rather
+ * than on a clone per step, each query name and value escaped once for both the canonical query and
+ * the URL; over a request built here the way the S3 client's
  * serializer builds it, with a SigV4 signing key derived once per session credentials, day and
  * region and dropped with the session. `getSignedUrl` spends ~10× the signature itself on client
  * construction and endpoint resolution per URL; SignatureV4.presign itself awaits a credential
@@ -48,6 +51,19 @@ export interface PresignRequest {
 export type EndpointConfig = (target: S3Target, credentials: TemporaryCredentials, systemClockOffset: number) => S3ClientConfig;
 
 const METHOD: Readonly<Record<PresignOperation, string>> = { PutObject: 'PUT', UploadPart: 'PUT', GetObject: 'GET' };
+
+/** S3RequestPresigner's unsignable header: content-type is signed only when listed in `signableHeaders`. */
+const UNSIGNABLE_HEADERS: ReadonlySet<string> = new Set(['content-type']);
+const SIGNATURE_PARAM = SIGNATURE_QUERY_PARAM;
+const SIGNATURE_PARAM_LOWER = SIGNATURE_QUERY_PARAM.toLowerCase();
+
+/** One query parameter, escaped once for both the canonical query and the URL. */
+interface QueryParam { name: string; escapedName: string; pair: string }
+
+/** Array.prototype.sort's default order (UTF-16 code units), as the SDK's `.sort()` calls use. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** At most this many live signing states: one per cached session, and the session cache is bounded too. */
 const MAX_SIGNERS = 1_000;
@@ -104,43 +120,59 @@ export class SigV4Presigner {
     // SignatureV4.presign refuses these (validateResolvedCredentials, MAX_PRESIGNED_TTL); so does this.
     if (typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') throw new Error('Resolved credential object is not valid');
     if (request.expiresInSeconds > MAX_PRESIGNED_TTL) throw new Error('Signature version 4 presigned URLs must have an expiration date less than one week in the future');
-    const headers: Record<string, string> = { ...request.headers };
     const hostHeader = `${endpoint.hostname}${endpoint.port === undefined ? '' : `:${endpoint.port}`}`;
+    const headers: Record<string, string> = { ...request.headers };
     headers.host = hostHeader;
     // S3RequestPresigner.prepareRequest: the payload is never hashed into a presigned URL. Spelled as
     // it does: the signer hoists it into the query under this exact (case-sensitive) name.
     headers['X-Amz-Content-Sha256'] = 'UNSIGNED-PAYLOAD';
-    const unsignable = new Set(['content-type']);
-    const unhoistable = new Set(request.unhoistableHeaders ?? []);
-    for (const name of Object.keys(headers)) if (name.startsWith('x-amz-server-side-encryption')) unhoistable.add(name);
-    const original = {
-      method: METHOD[request.operation],
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      ...(endpoint.port === undefined ? {} : { port: endpoint.port }),
-      path: `${endpoint.basePath}/${greedyLabel(request.key)}`,
-      query: { ...request.query, 'x-id': request.operation } as Record<string, string>,
-      headers,
-    };
-    // From here on, SignatureV4.presign's own sequence (uriEscapePath false: the path is signed as built).
+    const hash = payloadHash(headers);
+    // From here on, SignatureV4.presign's own sequence (uriEscapePath false: the path is signed as
+    // built), on objects of its own rather than the SDK's clones of the request at each step.
+    // prepareRequest: headers the signer generates are never taken from the request.
+    for (const name of Object.keys(headers)) if (GENERATED_HEADERS.includes(name.toLowerCase())) delete headers[name];
+    // moveHeadersToQuery: every x-amz-* header becomes a query parameter (same name) unless unhoistable;
+    // S3RequestPresigner keeps every x-amz-server-side-encryption* header a header.
+    const query: Record<string, string> = { ...request.query, 'x-id': request.operation };
+    for (const name of Object.keys(headers)) {
+      const lower = name.toLowerCase();
+      if (lower.startsWith('x-amz-') && !lower.startsWith('x-amz-server-side-encryption') && request.unhoistableHeaders?.has(lower) !== true) {
+        query[name] = headers[name]!;
+        delete headers[name];
+      }
+    }
     const longDate = amzDate(request.signingDate);
     const shortDate = longDate.slice(0, 8);
     const scope = createScope(shortDate, endpoint.signingRegion, endpoint.signingName);
-    const prepared = moveHeadersToQuery(prepareRequest(original), { unhoistableHeaders: unhoistable });
-    const query = prepared.query as Record<string, string>;
     if (credentials.sessionToken) query['X-Amz-Security-Token'] = credentials.sessionToken;
     query['X-Amz-Algorithm'] = ALGORITHM_IDENTIFIER;
     query['X-Amz-Credential'] = `${credentials.accessKeyId}/${scope}`;
     query['X-Amz-Date'] = longDate;
     query['X-Amz-Expires'] = request.expiresInSeconds.toString(10);
-    const canonicalHeaders = getCanonicalHeaders(prepared, unsignable, request.signableHeaders === undefined ? undefined : new Set(request.signableHeaders));
+    const canonicalHeaders = getCanonicalHeaders({ headers } as Parameters<typeof getCanonicalHeaders>[0], UNSIGNABLE_HEADERS as Set<string>, request.signableHeaders as Set<string> | undefined);
     const signedHeaders = Object.keys(canonicalHeaders).sort();
     query['X-Amz-SignedHeaders'] = signedHeaders.join(';');
-    const canonicalRequest = `${prepared.method}\n${prepared.path}\n${getCanonicalQuery(prepared)}\n${signedHeaders.map((name) => `${name}:${canonicalHeaders[name]!}`).join('\n')}\n\n${signedHeaders.join(';')}\n${payloadHash(original.headers)}`;
+    // Each name and value escaped once, for both the canonical query (getCanonicalQuery: sorted by
+    // escaped name, the signature left out) and the URL (formatUrl: sorted by name).
+    const params = Object.keys(query).map((name): QueryParam => {
+      const value = query[name];
+      if (typeof value !== 'string') throw new TypeError(`query parameter ${name} is not a string`);
+      const escapedName = extendedEncodeURIComponent(name);
+      return { name, escapedName, pair: `${escapedName}=${extendedEncodeURIComponent(value)}` };
+    });
+    const canonicalQuery = params.filter((p) => p.name.toLowerCase() !== SIGNATURE_PARAM_LOWER)
+      .sort((a, b) => compareStrings(a.escapedName, b.escapedName)).map((p) => p.pair).join('&');
+    const path = `${endpoint.basePath}/${greedyLabel(request.key)}`;
+    const canonicalRequest = `${METHOD[request.operation]}\n${path}\n${canonicalQuery}\n${signedHeaders.map((name) => `${name}:${canonicalHeaders[name]!}`).join('\n')}\n\n${signedHeaders.join(';')}\n${hash}`;
     const stringToSign = `${ALGORITHM_IDENTIFIER}\n${longDate}\n${scope}\n${createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')}`;
     const key = this.signingKey(credentials, endpoint, shortDate, endpoint.signingRegion, endpoint.signingName);
-    query['X-Amz-Signature'] = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
-    return formatUrl(prepared.protocol, hostHeader, prepared.path, query);
+    const signature = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+    // formatUrl: the signature joins the parameters (replacing one of its name, as an assignment would), sorted by name.
+    const urlParams = params.filter((p) => p.name !== SIGNATURE_PARAM);
+    urlParams.push({ name: SIGNATURE_PARAM, escapedName: SIGNATURE_PARAM, pair: `${SIGNATURE_PARAM}=${signature}` });
+    urlParams.sort((a, b) => compareStrings(a.name, b.name));
+    const scheme = endpoint.protocol.endsWith(':') ? endpoint.protocol : `${endpoint.protocol}:`;
+    return `${scheme}//${hostHeader}${path.startsWith('/') ? path : `/${path}`}?${urlParams.map((p) => p.pair).join('&')}`;
   }
 
   /**
