@@ -34,14 +34,13 @@ export async function signUploadParts(deps: BrokerDeps, { caller, grant }: Autho
   const checksums = partChecksums(grant.client.upload?.integrity ?? 'none', input);
   const { base, expiresAt, sessionName, accessKeyId, scope } = await presignSigning(deps, caller, grant, { request, expiresIn: input.expiresIn });
   // One call for the batch: the adapter checks the shared inputs once and signs each part without a promise of its own.
-  const signed = await deps.presigner.presignUploadParts({
-    ...base,
+  const signed = await deps.presigner.presignUploadParts(Object.assign({}, base, {
     uploadId: input.uploadId,
     parts: input.partNumbers.map((n, i) => {
       const checksum = checksums[i];
       return { partNumber: n, contentLength: partLength(plan, n), ...(checksum === undefined ? {} : { checksum }) };
     }),
-  });
+  }));
   if (signed.length !== input.partNumbers.length) throw new TypeError(`the presigner signed ${signed.length} of ${input.partNumbers.length} parts`);
   const parts = signed.map((s, i) => ({ partNumber: input.partNumbers[i]!, url: s.url, headers: s.headers, expiresAt }));
   auditIssuance(deps.logger, {

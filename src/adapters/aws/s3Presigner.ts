@@ -61,7 +61,7 @@ export class S3Presigner implements Presigner {
 
   /** PUT URL for one part of a multipart upload, signing its exact Content-Length and, when declared, its checksum (a header, never the query). */
   async presignUploadPart(input: PresignBase & { uploadId: string; partNumber: number; contentLength: number; checksum?: DeclaredChecksum | undefined }): Promise<{ url: string; headers: Record<string, string> }> {
-    const [signed] = await this.presignUploadParts({ ...input, parts: [input] });
+    const [signed] = await this.presignUploadParts(Object.assign({}, input, { parts: [input] }));
     return signed!;
   }
 

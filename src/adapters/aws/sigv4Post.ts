@@ -58,32 +58,33 @@ export function amzDate(instant: Date): string {
  */
 export function signPost(request: PostRequest, credentials: PostCredentials, region: string, signingKey: Buffer): Record<string, string> {
   const signingDate = amzDate(request.signingDate);
-  const fields: Record<string, string> = {
-    ...request.fields,
-    bucket: request.bucket,
-    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
-    'X-Amz-Credential': `${credentials.accessKeyId}/${signingDate.slice(0, 8)}/${region}/s3/aws4_request`,
-    'X-Amz-Date': signingDate,
-    // The SDK tests truthiness: an empty token is no token.
-    ...(credentials.sessionToken ? { 'X-Amz-Security-Token': credentials.sessionToken } : {}),
-  };
+  // The SDK's `{ ...Fields, bucket, X-Amz-Algorithm, … }`: assignments keep a key the caller's fields
+  // already have where it was, as the spread does. Object.assign rather than that spread: on Node 20
+  // a spread followed by new keys takes a slow path (several µs here, a quarter of the form).
+  const fields: Record<string, string> = Object.assign({}, request.fields);
+  fields.bucket = request.bucket;
+  fields['X-Amz-Algorithm'] = 'AWS4-HMAC-SHA256';
+  fields['X-Amz-Credential'] = `${credentials.accessKeyId}/${signingDate.slice(0, 8)}/${region}/s3/aws4_request`;
+  fields['X-Amz-Date'] = signingDate;
+  // The SDK tests truthiness: an empty token is no token.
+  if (credentials.sessionToken) fields['X-Amz-Security-Token'] = credentials.sessionToken;
   // The SDK keeps each condition's JSON text in a Set, parses them back and serialises the whole
   // document: JSON.stringify(JSON.parse(text)) is `text` again for these plain values, so the
-  // texts are joined directly.
+  // texts are joined directly. A field's condition `{"name":"value"}` is written as the text
+  // JSON.stringify({ [name]: value }) gives, without building that object (a measurable share of a form).
   const conditions = new Set<string>();
   for (const condition of request.conditions) conditions.add(JSON.stringify(condition));
-  for (const [name, value] of Object.entries(fields)) conditions.add(JSON.stringify({ [name]: value }));
+  for (const name of Object.keys(fields)) conditions.add(`{${JSON.stringify(name)}:${JSON.stringify(fields[name])}}`);
   conditions.add(request.key.endsWith('${filename}')
     ? JSON.stringify(['starts-with', '$key', request.key.substring(0, request.key.lastIndexOf('${filename}'))])
-    : JSON.stringify({ key: request.key }));
+    : `{"key":${JSON.stringify(request.key)}}`);
   const expiration = iso8601(new Date(request.signingDate.getTime() + request.expiresInSeconds * 1000));
   const policy = Buffer.from(`{"expiration":${JSON.stringify(expiration)},"conditions":[${[...conditions].join(',')}]}`, 'utf8').toString('base64');
-  return {
-    ...fields,
-    key: request.key,
-    Policy: policy,
-    'X-Amz-Signature': createHmac('sha256', signingKey).update(policy, 'utf8').digest('hex'),
-  };
+  // `{ ...fields, key, Policy, X-Amz-Signature }`, as the SDK returns them.
+  fields.key = request.key;
+  fields.Policy = policy;
+  fields['X-Amz-Signature'] = createHmac('sha256', signingKey).update(policy, 'utf8').digest('hex');
+  return fields;
 }
 
 function iso8601(instant: Date): string {

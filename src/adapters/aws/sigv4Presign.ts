@@ -121,7 +121,8 @@ export class SigV4Presigner {
     if (typeof credentials.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') throw new Error('Resolved credential object is not valid');
     if (request.expiresInSeconds > MAX_PRESIGNED_TTL) throw new Error('Signature version 4 presigned URLs must have an expiration date less than one week in the future');
     const hostHeader = `${endpoint.hostname}${endpoint.port === undefined ? '' : `:${endpoint.port}`}`;
-    const headers: Record<string, string> = { ...request.headers };
+    // Object.assign, not a spread: on Node 20 a spread clone that then gets new keys takes a slow path.
+    const headers: Record<string, string> = Object.assign({}, request.headers);
     headers.host = hostHeader;
     // S3RequestPresigner.prepareRequest: the payload is never hashed into a presigned URL. Spelled as
     // it does: the signer hoists it into the query under this exact (case-sensitive) name.
@@ -133,7 +134,7 @@ export class SigV4Presigner {
     for (const name of Object.keys(headers)) if (GENERATED_HEADERS.includes(name.toLowerCase())) delete headers[name];
     // moveHeadersToQuery: every x-amz-* header becomes a query parameter (same name) unless unhoistable;
     // S3RequestPresigner keeps every x-amz-server-side-encryption* header a header.
-    const query: Record<string, string> = { ...request.query, 'x-id': request.operation };
+    const query: Record<string, string> = Object.assign({}, request.query, { 'x-id': request.operation });
     for (const name of Object.keys(headers)) {
       const lower = name.toLowerCase();
       if (lower.startsWith('x-amz-') && !lower.startsWith('x-amz-server-side-encryption') && request.unhoistableHeaders?.has(lower) !== true) {
@@ -188,7 +189,7 @@ export class SigV4Presigner {
     // broker's config only admits plain regions, so such a target is a wiring bug here.
     if (target.region.startsWith('fips-') || target.region.endsWith('-fips')) throw new TypeError(`region ${target.region}: POST forms are signed for plain regions only`);
     const key = this.signingKey(credentials, endpoint, amzDate(request.signingDate).slice(0, 8), target.region, 's3');
-    return { url: endpoint.url, fields: signPost({ ...request, bucket: target.bucket }, credentials, target.region, key) };
+    return { url: endpoint.url, fields: signPost(Object.assign({}, request, { bucket: target.bucket }), credentials, target.region, key) };
   }
 
   /** The session's signing key for a day, region and service: derived once, kept with the session's entry. */
