@@ -143,12 +143,13 @@ async function finish(event: Event, state: RequestState, deps: BrokerDeps, respo
  * direct invocation or another front door may not). Of two names that differ only in case, the
  * later wins.
  */
+/** Anything but a lower-case HTTP token character: a name with one is lower-cased (as all names were before). */
+const NOT_LOWER_TOKEN = /[^a-z0-9!#$%&'*+.^_`|~-]/;
+
 function normaliseHeaders(event: Event): void {
   const headers = event.headers;
   if (!headers) return;
-  let lower = true;
-  for (const name of Object.keys(headers)) if (name !== name.toLowerCase()) { lower = false; break; }
-  if (lower) return;
+  if (!Object.keys(headers).some((name) => NOT_LOWER_TOKEN.test(name))) return;
   const normalised: Record<string, string | undefined> = {};
   for (const name of Object.keys(headers)) normalised[name.toLowerCase()] = headers[name];
   event.headers = normalised;

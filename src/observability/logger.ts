@@ -15,6 +15,23 @@ import { currentInvocation } from './invocation.js';
  * invocation by the middleware stack (`addContext`), as Powertools' own middleware does.
  */
 class BrokerLogger extends Logger {
+  /**
+   * Whether temporary keys may have been appended since the last reset: only then does the next
+   * invocation clear them (Powertools reads the environment on each of its per-invocation store
+   * accesses, a measurable share of a warm presign when paid for nothing).
+   */
+  temporaryKeys = false;
+
+  override appendKeys(attributes: Parameters<Logger['appendKeys']>[0]): void {
+    this.temporaryKeys = true;
+    super.appendKeys(attributes);
+  }
+
+  override resetKeys(): void {
+    super.resetKeys();
+    this.temporaryKeys = false;
+  }
+
   protected override createAndPopulateLogItem(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): ReturnType<Logger['createAndPopulateLogItem']> {
     const invocation = currentInvocation();
     if (invocation === undefined) return super.createAndPopulateLogItem(logLevel, input, extraInput);
@@ -57,7 +74,7 @@ const neverSampled = new WeakSet<Logger>();
  * environment to do so, a measurable share of a warm presign), so it is skipped.
  */
 export function startLoggerInvocation(logger: Logger, context: { awsRequestId?: unknown } | undefined): void {
-  logger.resetKeys();
+  if (!(logger instanceof BrokerLogger) || logger.temporaryKeys) logger.resetKeys();
   if (typeof context?.awsRequestId === 'string') logger.addContext(context as Parameters<Logger['addContext']>[0]);
   if (!neverSampled.has(logger)) logger.refreshSampleRateCalculation();
 }

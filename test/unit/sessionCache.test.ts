@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { SessionCache } from '../../src/rules/sessionCache.js';
 import {
   PartnerRoleNotAssumableError, StsThrottledError, StsTimeoutError, StsUnavailableError, StsUpstreamError,
@@ -147,6 +148,27 @@ describe('SessionCache: bounded LRU', () => {
     await expect(h.cache.getSession('c', request(), 60)).resolves.toMatchObject({ accessKeyId: 'ASIA3' });
     await expect(h.cache.getSession('b', request(), 60)).resolves.toMatchObject({ accessKeyId: 'ASIA4' });
     expect(h.calls).toHaveLength(4);
+  });
+
+  it('keeps least-recently-used order over any sequence of lookups (checked against a model LRU)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 60 }), async (maxEntries, keys) => {
+      const h = harness({ maxEntries });
+      const model: string[] = [];
+      let misses = 0;
+      for (const key of keys) {
+        const before = h.calls.length;
+        await h.cache.getSession(key, request(), 60);
+        const at = model.indexOf(key);
+        if (at >= 0) model.splice(at, 1);
+        else misses += 1;
+        model.push(key);
+        while (model.length > maxEntries) model.shift();
+        // a hit on the model is a hit on the cache, and a miss assumes exactly once
+        expect(h.calls.length - before).toBe(at >= 0 ? 0 : 1);
+      }
+      expect(h.calls).toHaveLength(misses);
+      expect(h.cache.size).toBe(model.length);
+    }), { numRuns: 200 });
   });
 
   it('drops expired sessions when it meets them', async () => {
