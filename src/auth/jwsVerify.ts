@@ -155,12 +155,13 @@ function usableKey(resolved: unknown, alg: string, algorithm: SignatureAlgorithm
   if (key.type !== 'public') throw new TypeError(`CryptoKey instances must be of type "public" for the ${alg} algorithm`);
   const actual = key.algorithm as { name: string; hash?: { name?: string }; namedCurve?: string; modulusLength?: unknown };
   const expected = algorithm.key;
+  // From here on the key itself (what the issuer's JWKS published) cannot verify this algorithm.
   if (actual.name !== expected.name) throw unusable(expected.name, 'algorithm.name');
   if (expected.hash !== undefined && actual.hash?.name !== expected.hash) throw unusable(expected.hash, 'algorithm.hash');
   if (expected.namedCurve !== undefined && actual.namedCurve !== expected.namedCurve) throw unusable(expected.namedCurve, 'algorithm.namedCurve');
-  if (!key.usages.includes('verify')) throw new TypeError('CryptoKey does not support this operation, its usages must include verify.');
+  if (!key.usages.includes('verify')) throw issuerKeyError('CryptoKey does not support this operation, its usages must include verify.');
   if (algorithm.minRsaBits !== undefined && (typeof actual.modulusLength !== 'number' || actual.modulusLength < algorithm.minRsaBits)) {
-    throw new TypeError(`${alg} requires key modulusLength to be ${algorithm.minRsaBits} bits or larger`);
+    throw issuerKeyError(`${alg} requires key modulusLength to be ${algorithm.minRsaBits} bits or larger`);
   }
   let keyObject = keyObjects.get(key);
   if (keyObject === undefined) {
@@ -171,7 +172,26 @@ function usableKey(resolved: unknown, alg: string, algorithm: SignatureAlgorithm
 }
 
 function unusable(value: string, property: string): TypeError {
-  return new TypeError(`CryptoKey does not support this operation, its ${property} must be ${value}`);
+  return issuerKeyError(`CryptoKey does not support this operation, its ${property} must be ${value}`);
+}
+
+/**
+ * The TypeErrors (jose's class and message, so the outcome stays jose's) that say the issuer's
+ * published key cannot verify the token: an RSA key under 2048 bits, a key for another algorithm or
+ * curve, a key not for verifying. A fact about the identity provider's key set, not a fault of the
+ * broker: the caller is refused (401), where any other TypeError stays an internal error.
+ */
+const issuerKeyErrors = new WeakSet<object>();
+
+function issuerKeyError(message: string): TypeError {
+  const err = new TypeError(message);
+  issuerKeyErrors.add(err);
+  return err;
+}
+
+/** Whether `err` is one of verifyJwt's "the issuer's key cannot verify this token" errors. */
+export function isUnusableIssuerKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && issuerKeyErrors.has(err);
 }
 
 /** The OpenSSL check WebCrypto would run, synchronously; a throw (malformed signature) is a failure too. */

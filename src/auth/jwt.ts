@@ -20,7 +20,7 @@ import {
 import { BrokerError, UnauthenticatedError } from '../domain/errors.js';
 import type { Client, JwtClientSettings } from '../domain/model.js';
 import type { GrantStore, JwtKeySource, TokenVerifier } from '../ports/ports.js';
-import { verifyJwt, type JwtCheckOptions } from './jwsVerify.js';
+import { isUnusableIssuerKey, verifyJwt, type JwtCheckOptions } from './jwsVerify.js';
 
 /** Far above any real ID/access token (typically 1–2 KiB); stops decoding and hashing huge input. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -192,6 +192,10 @@ function subjectOf(payload: JWTPayload, claim: string): string {
 /** Maps jose's verification errors (jose's classes, also thrown by ./jwsVerify.ts) to a 401 with a clear message; never echoes the token. */
 function toBrokerError(err: unknown, jwt: JwtClientSettings): Error {
   if (err instanceof BrokerError) return err;
+  if (isUnusableIssuerKey(err)) {
+    // The issuer published a key that cannot verify this token (an RSA key under 2048 bits, say).
+    return new UnauthenticatedError(`the issuer's key for this token is not usable: ${(err as Error).message}`, { cause: { name: 'TypeError', code: 'ERR_UNUSABLE_ISSUER_KEY' } });
+  }
   if (!(err instanceof errors.JOSEError)) return err instanceof Error ? err : new Error(String(err));
   // jose errors carry the decoded payload; keep only their name and code for logs.
   const cause = { name: err.name, code: err.code };

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { serve, type Handler, type TestServer } from '../support/loopbackServer.js';
 import {
   base64url,
@@ -229,6 +230,22 @@ describe('JwtVerifier: hostile tokens', () => {
   it('refuses a token signed by a key the issuer does not publish (unknown kid)', async () => {
     const verifier = verifierFor({ issuer: idp.url });
     await expectRefusal(verifier.verify(await token(stranger)), UnauthenticatedError, 'no key in the issuer\'s JWKS matches the token (unknown kid)');
+  });
+
+  it('refuses (401, naming why) a token whose key the issuer published is too weak: an RSA key under 2048 bits', async () => {
+    // jose will not sign with such a key either: the token is signed by hand, as a weak IdP would.
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const weakIdp = await extraServer((req, res) => {
+      if (req.url === '/.well-known/openid-configuration') return json({ issuer: weakIdp.url, jwks_uri: `${weakIdp.url}/keys` })(req, res);
+      if (req.url === '/keys') return json({ keys: [{ ...(publicKey.export({ format: 'jwk' }) as JWK), kid: 'weak-1', alg: 'RS256', use: 'sig' }] })(req, res);
+      res.writeHead(404).end();
+    });
+    const part = (value: unknown) => base64url.encode(JSON.stringify(value));
+    const signingInput = `${part({ alg: 'RS256', kid: 'weak-1', typ: 'JWT' })}.${part({ iss: weakIdp.url, aud: 'acme-app', sub: 'alice', iat: nowSeconds(), exp: nowSeconds() + 300 })}`;
+    const weakToken = `${signingInput}.${base64url.encode(cryptoSign('sha256', Buffer.from(signingInput), privateKey))}`;
+    const verifier = verifierFor({ issuer: weakIdp.url, algorithms: ['RS256'] });
+    const err = await expectRefusal(verifier.verify(weakToken), UnauthenticatedError, 'the issuer\'s key for this token is not usable: RS256 requires key modulusLength to be 2048 bits or larger');
+    expect((err as UnauthenticatedError).status).toBe(401);
   });
 
   it('refuses a token signed by another key under a published kid', async () => {
