@@ -8,13 +8,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordSecrets } from '../../scripts/lib/logScan.js';
+import { sendJson, startHelperBroker, type HelperBroker } from '../support/helperBroker.js';
 
 const HELPER = fileURLToPath(new URL('../../bin/sts-broker-credentials', import.meta.url));
 const SECRET = 'Qx7'.repeat(15);
@@ -24,7 +23,7 @@ const WRONG_SECRET_KEY = `sbk_cachek1_${'Wr0'.repeat(15)}`;
 const SECRET_ACCESS_KEY = 'cache-secret-access-key-0123456789';
 const SESSION_TOKEN = 'cache-session-token-0123456789abcdef';
 
-let server: Server;
+let broker: HelperBroker;
 let base: string;
 let dir: string;
 let keyFile: string;
@@ -34,10 +33,7 @@ let lifetimeMs: number;
 /** How the fake broker answers; by default like the broker, with a fresh AccessKeyId per vend. */
 let answer: (req: IncomingMessage, res: ServerResponse) => void;
 
-const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-};
+const json = sendJson;
 const vend = (req: IncomingMessage, res: ServerResponse) => {
   if (req.headers['x-api-key'] !== KEY && req.headers['x-api-key'] !== OTHER_ID_KEY) {
     json(res, 401, { error: { code: 'unauthenticated', message: 'unknown or invalid API key', requestId: 'req-401' } });
@@ -51,15 +47,11 @@ const vend = (req: IncomingMessage, res: ServerResponse) => {
 
 beforeAll(async () => {
   recordSecrets(KEY, OTHER_ID_KEY, WRONG_SECRET_KEY, SECRET_ACCESS_KEY, SESSION_TOKEN);
-  server = createServer((req, res) => {
+  broker = await startHelperBroker('sts-broker-helper-cache-', KEY, (req, res) => {
     seen.push({ path: req.url ?? '', key: req.headers['x-api-key'] as string | undefined });
     answer(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  dir = mkdtempSync(join(tmpdir(), 'sts-broker-helper-cache-'));
-  keyFile = join(dir, 'key');
-  writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+  ({ base, dir, keyFile } = broker);
 });
 let cacheHome: string;
 let cases = 0;
@@ -71,9 +63,7 @@ beforeEach(() => {
   cacheHome = join(dir, `home-${cases}`);
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  await broker.close();
 });
 
 interface Run { code: number; stdout: string; stderr: string }

@@ -9,20 +9,19 @@
 import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordSecrets } from '../../scripts/lib/logScan.js';
+import { sendJson, startHelperBroker, type HelperBroker } from '../support/helperBroker.js';
 
 const HELPER = fileURLToPath(new URL('../../bin/sts-broker-credentials', import.meta.url));
 const KEY = `sbk_servek1_${'Vw5'.repeat(15)}`;
 const SECRET_ACCESS_KEY = 'serve-secret-access-key-0123456789';
 const SESSION_TOKEN = 'serve-session-token-0123456789abcdef';
 
-let broker: Server;
+let broker: HelperBroker;
 let base: string;
 let dir: string;
 let keyFile: string;
@@ -30,10 +29,7 @@ let seen: string[];
 let lifetimeMs: number;
 let answer: (req: IncomingMessage, res: ServerResponse) => void;
 
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
+const json = sendJson;
 /** The broker: process or container format by path, a new AccessKeyId per vend, 401 for another key. */
 const vend = (req: IncomingMessage, res: ServerResponse) => {
   if (req.headers['x-api-key'] !== KEY) {
@@ -46,15 +42,11 @@ const vend = (req: IncomingMessage, res: ServerResponse) => {
 
 beforeAll(async () => {
   recordSecrets(KEY, SECRET_ACCESS_KEY, SESSION_TOKEN);
-  broker = createServer((req, res) => {
+  broker = await startHelperBroker('sts-broker-helper-serve-', KEY, (req, res) => {
     seen.push(req.url ?? '');
     answer(req, res);
   });
-  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
-  dir = mkdtempSync(join(tmpdir(), 'sts-broker-helper-serve-'));
-  keyFile = join(dir, 'key');
-  writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+  ({ base, dir, keyFile } = broker);
 });
 let cacheHome: string;
 let cases = 0;
@@ -66,9 +58,7 @@ beforeEach(() => {
   cacheHome = join(dir, `home-${cases}`);
 });
 afterAll(async () => {
-  broker.closeAllConnections();
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  await broker.close();
 });
 
 interface Serving {
