@@ -85,7 +85,7 @@ export function report({ presign, sim, vend, functions, rps }: Results, runs: Ru
   lines.push(table([
     ['function', 'bytes', 'SDK clients', 'first call', 'handler', '(import + call)', 'SDK-only', 'bytes', 'ratio', ''],
     ...functions.map((f) => [
-      f.name, f.bytes.toLocaleString('en'), f.sdk.length > 0 ? f.sdk.join('+') : 'none', f.scenario ?? '(import only)',
+      f.label ?? f.name, f.bytes.toLocaleString('en'), f.sdk.length > 0 ? f.sdk.join('+') : 'none', f.scenario ?? '(import only)',
       f.handler ? ms(f.handler.totalMs) : '', f.handler ? `(${f.handler.importMs.toFixed(1)} + ${f.handler.invokeMs.toFixed(1)})` : '',
       f.baseline ? `${ms(f.baseline.totalMs)} (${f.baseline.importMs.toFixed(1)} + ${f.baseline.invokeMs.toFixed(1)})` : '',
       f.baselineBytes === undefined ? '' : f.baselineBytes.toLocaleString('en'),
@@ -93,6 +93,11 @@ export function report({ presign, sim, vend, functions, rps }: Results, runs: Ru
       f.ratio === undefined ? '' : f.baselineKind === 'none' ? '(vs a bare handler: no SDK floor)' : verdict(f.ratio, GOALS.importVsSdk),
     ]),
   ]));
+  const dynamo = functions.find((f) => f.baselineKind === 'sts+dynamodb');
+  if (dynamo !== undefined) {
+    lines.push(`   ${dynamo.label ?? dynamo.name}: packaged with BROKER_GRANT_STORE=dynamodb, the bench partner and key in a table on the local dynalite; its SDK-only`);
+    lines.push('   baseline (sts+dynamodb, baselines/stsDynamo.ts) bundles the DynamoDB document client too and makes the same first reads (version, key pointer, partner) before the AssumeRole');
+  }
   lines.push('');
   lines.push('5. presign handler throughput, one process, one request at a time (as a Lambda container serves them)');
   lines.push(table([
