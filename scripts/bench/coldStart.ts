@@ -7,6 +7,10 @@
  * they carry the same environment-only credential provider (src/wiring/lambdaCredentials.ts), not
  * the SDK's default chain, so the ratio is the broker's overhead over the same SDK clients packaged the
  * same way. Against stock SDK bundles (default chain, ~130 KB more) the ratios would look better.
+ *
+ * One more line, `credentials (DynamoDB store)` (`credentialsDynamo` in the JSON): `credentials` packaged
+ * with BROKER_GRANT_STORE=dynamodb against the local dynalite, vs baselines/stsDynamo.ts (the same
+ * first table reads and AssumeRole with the SDK alone). See dynamoCredentials below.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';

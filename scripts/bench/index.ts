@@ -11,7 +11,9 @@
  *                      Goal ≤ 1.2× the minimum and ≤ 1% of requests.
  *   3. vend.ts         POST /v1/credentials vs the same AssumeRole replayed on the same warm STSClient. Goal ≤ 1.1×.
  *   4. coldStart.ts    each function's bundle and a fresh process's import + init + first invocation vs
- *                      an SDK-only bundle making the same calls (baselines/). Goal ≤ 1.25×.
+ *                      an SDK-only bundle making the same calls (baselines/). Goal ≤ 1.25×. Plus
+ *                      credentials packaged with the DynamoDB grant store (local dynalite) vs an SDK-only
+ *                      bundle with the DynamoDB client making the same first reads.
  *   5. throughput.ts   single-process throughput of the presign handler: requests/s, p50, p99.
  *   6. observability.ts cold-start cost of metrics and of the tracing flag; audit line and metric flush per request.
  *   7. grantStore.ts   the DynamoDB grant store on the local dynalite (10,000 partners, 100,000 keys):
